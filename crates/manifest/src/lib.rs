@@ -1,0 +1,615 @@
+//! `mote.toml`, the manifest of a Mote app: its format, parsing and validation.
+//!
+//! [`parse`] turns the text of a manifest into an [`App`]; [`load_dir`] also
+//! reads it from a folder and checks that the services' files exist. Every
+//! error names the file, the line and the field, like
+//! `mote.toml:12: services.hello.limits.memory: expected a size like "64MiB", got "lots"`.
+//!
+//! [`App`] and its parts serialize to plain JSON for storage (sizes in bytes,
+//! durations as strings like `"250ms"`); that form is not the TOML form.
+//! The format is documented in `docs/manifest.md`; [`json_schema`] describes
+//! it for editors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+mod raw;
+mod route;
+mod units;
+
+pub use raw::check_name;
+pub use route::Route;
+pub use units::{format_duration, format_size, parse_duration, parse_size};
+
+/// The name of the manifest file in an app's folder.
+pub const MANIFEST_FILE: &str = "mote.toml";
+
+/// An app: a named set of services, deployed together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct App {
+    pub name: String,
+    /// Services by name.
+    pub services: BTreeMap<String, Service>,
+}
+
+impl App {
+    /// Every route of the app with its service, by service name then in the
+    /// order written.
+    pub fn routes(&self) -> impl Iterator<Item = (&Service, &Route)> {
+        self.services
+            .values()
+            .flat_map(|service| service.routes.iter().map(move |route| (service, route)))
+    }
+}
+
+/// A service: one WebAssembly component and the routes it serves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// The service's name (its key in [`App::services`]).
+    pub name: String,
+    /// The component's file, relative to the manifest's folder, as written.
+    pub source: PathBuf,
+    /// The route patterns, in the order written; never empty.
+    pub routes: Vec<Route>,
+    /// Environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Resource limits of a service.
+///
+/// In JSON, sizes are numbers of bytes and durations strings like `"250ms"`
+/// (see [`format_duration`]); missing fields take their defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Linear memory per instance, in bytes. Default 64MiB, 1MiB to 4GiB.
+    pub memory: u64,
+    /// CPU time per request. Default 1s.
+    #[serde(with = "duration_text")]
+    pub cpu: Duration,
+    /// Wall-clock time per request. Default 30s.
+    #[serde(with = "duration_text")]
+    pub timeout: Duration,
+    /// Largest request body, in bytes. Default 10MiB.
+    pub request_body: u64,
+    /// Largest response body, in bytes. Default 10MiB.
+    pub response_body: u64,
+    /// Most requests handled at the same time by the service. Default 64.
+    pub concurrency: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 64 << 20,
+            cpu: Duration::from_secs(1),
+            timeout: Duration::from_secs(30),
+            request_body: 10 << 20,
+            response_body: 10 << 20,
+            concurrency: 64,
+        }
+    }
+}
+
+/// Durations in JSON: strings like "250ms".
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&crate::format_duration(*duration))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        crate::parse_duration(&text).map_err(de::Error::custom)
+    }
+}
+
+/// An invalid manifest: where, and what is wrong.
+///
+/// Displays as `FILE:LINE: PATH: MESSAGE`, leaving out the line or the path
+/// when there is none: `mote.toml:5: services.hello: missing field "source"`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct ManifestError {
+    /// The file as given to [`parse`], or the manifest path of [`load_dir`].
+    pub file: String,
+    /// 1-based line of the offending value, key or table header.
+    pub line: Option<usize>,
+    /// The field, like `services.hello.routes[1]`; empty for the whole file.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ManifestError {
+    fn render(&self) -> String {
+        let mut out = self.file.clone();
+        if let Some(line) = self.line {
+            out += &format!(":{line}");
+        }
+        out += ": ";
+        if !self.path.is_empty() {
+            out += &self.path;
+            out += ": ";
+        }
+        out += &self.message;
+        out
+    }
+}
+
+/// Builds errors of one manifest text.
+struct Errors<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Errors<'_> {
+    fn at(&self, span: Option<Range<usize>>, path: String, message: String) -> ManifestError {
+        ManifestError {
+            file: self.file.to_owned(),
+            line: span.map(|span| line_of(self.text, span.start)),
+            path,
+            message,
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Formats a field path the way it is written in TOML: `services.hello.routes[0]`.
+fn format_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out += &format!("[{index}]"),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                // The spans kept with toml::Spanned appear as private fields.
+                if key.starts_with("$__serde_spanned_private") {
+                    continue;
+                }
+                push_key(&mut out, key);
+            }
+            Segment::Unknown => push_key(&mut out, "?"),
+        }
+    }
+    out
+}
+
+fn push_key(out: &mut String, key: &str) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if bare {
+        out.push_str(key);
+    } else {
+        out.push_str(&format!("{key:?}"));
+    }
+}
+
+/// Serde quotes with backticks: ``unknown field `limts` ``. Quote names with
+/// double quotes instead, and leave numbers and booleans bare.
+fn requote(message: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return message.to_owned(); // unbalanced: leave it alone
+    }
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let quoted = i % 2 == 1;
+        let bare = part.parse::<f64>().is_ok() || *part == "true" || *part == "false";
+        if !quoted || bare {
+            out.push_str(part);
+        } else {
+            out.push_str(&format!("{part:?}"));
+        }
+    }
+    out
+}
+
+/// Parses and validates the text of a manifest. `file` is only used in
+/// errors. Does not look at the file system: see [`load_dir`].
+pub fn parse(file: &str, text: &str) -> Result<App, ManifestError> {
+    parse_with_spans(file, text).map(|(app, _)| app)
+}
+
+/// Parses a manifest, also returning the span of each service's `source`.
+fn parse_with_spans(
+    file: &str,
+    text: &str,
+) -> Result<(App, BTreeMap<String, Range<usize>>), ManifestError> {
+    let errors = Errors { file, text };
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| {
+        let message = e.message().lines().next().unwrap_or_default();
+        errors.at(e.span(), String::new(), format!("invalid TOML: {message}"))
+    })?;
+    let raw: raw::RawApp = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = format_path(e.path());
+        let e = e.into_inner();
+        errors.at(e.span(), path, requote(e.message()))
+    })?;
+
+    if raw.services.get_ref().0.is_empty() {
+        return Err(errors.at(
+            Some(raw.services.span()),
+            "services".to_owned(),
+            "an app needs at least one service".to_owned(),
+        ));
+    }
+
+    // Every route of the app in the order written, to report a duplicate at
+    // its second occurrence.
+    let mut all_routes = Vec::new();
+    for (name, raw::Table(service)) in &raw.services.get_ref().0 {
+        if service.routes.get_ref().0.is_empty() {
+            return Err(errors.at(
+                Some(service.routes.span()),
+                format!("services.{}.routes", name.0),
+                "at least one route is required".to_owned(),
+            ));
+        }
+        for (index, route) in service.routes.get_ref().0.iter().enumerate() {
+            all_routes.push((route.span(), &name.0, index, &route.get_ref().0));
+        }
+    }
+    all_routes.sort_by_key(|(span, ..)| span.start);
+    let mut seen: HashMap<&Route, &String> = HashMap::new();
+    for (span, service, index, route) in all_routes {
+        if let Some(first) = seen.insert(route, service) {
+            let message = if first == service {
+                format!("route \"{route}\" is listed twice")
+            } else {
+                format!("route \"{route}\" of service {service:?} conflicts with service {first:?}")
+            };
+            return Err(errors.at(
+                Some(span),
+                format!("services.{service}.routes[{index}]"),
+                message,
+            ));
+        }
+    }
+
+    let mut source_spans = BTreeMap::new();
+    let mut services = BTreeMap::new();
+    for (raw::Name(name), raw::Table(service)) in raw.services.into_inner().0 {
+        source_spans.insert(name.clone(), service.source.span());
+        let defaults = Limits::default();
+        let limits = service.limits.0;
+        let service = Service {
+            name: name.clone(),
+            source: service.source.into_inner().0,
+            routes: service
+                .routes
+                .into_inner()
+                .0
+                .into_iter()
+                .map(|route| route.into_inner().0)
+                .collect(),
+            env: service
+                .env
+                .0
+                .into_iter()
+                .map(|(key, value)| (key.0, value))
+                .collect(),
+            limits: Limits {
+                memory: limits.memory.map_or(defaults.memory, |m| m.0),
+                cpu: limits.cpu.map_or(defaults.cpu, |d| d.0),
+                timeout: limits.timeout.map_or(defaults.timeout, |d| d.0),
+                request_body: limits.request_body.map_or(defaults.request_body, |s| s.0),
+                response_body: limits.response_body.map_or(defaults.response_body, |s| s.0),
+                concurrency: limits.concurrency.map_or(defaults.concurrency, |c| c.0),
+            },
+        };
+        services.insert(name, service);
+    }
+    let app = App {
+        name: raw.name.into_inner().0,
+        services,
+    };
+    Ok((app, source_spans))
+}
+
+/// Reads and validates `DIR/mote.toml`, and checks that each service's
+/// `source` is an existing file (relative to `DIR`).
+///
+/// Returns the app and the manifest's path. Errors name the file as
+/// `DIR/mote.toml` (the path given, joined with [`MANIFEST_FILE`]). As a
+/// convenience, `dir` may also be the path of the manifest file itself.
+pub fn load_dir(dir: &Path) -> Result<(App, PathBuf), ManifestError> {
+    let (base, manifest) = if dir.is_file() {
+        (dir.parent().unwrap_or(Path::new("")), dir.to_owned())
+    } else {
+        (dir, dir.join(MANIFEST_FILE))
+    };
+    let file = manifest.display().to_string();
+    let text = fs::read_to_string(&manifest).map_err(|e| ManifestError {
+        file: file.clone(),
+        line: None,
+        path: String::new(),
+        message: match e.kind() {
+            io::ErrorKind::NotFound => "file not found".to_owned(),
+            _ => format!("cannot read the manifest: {e}"),
+        },
+    })?;
+    let (app, source_spans) = parse_with_spans(&file, &text)?;
+    let errors = Errors {
+        file: &file,
+        text: &text,
+    };
+    for (name, service) in &app.services {
+        let path = base.join(&service.source);
+        let problem = match fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => continue,
+            Ok(_) => format!("not a file: {}", path.display()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                format!("file not found: {}", path.display())
+            }
+            Err(e) => format!("cannot read {}: {e}", path.display()),
+        };
+        return Err(errors.at(
+            source_spans.get(name).cloned(),
+            format!("services.{name}.source"),
+            problem,
+        ));
+    }
+    Ok((app, manifest))
+}
+
+/// Routes of `app` that are also routes of another app: one readable message
+/// per conflict, like
+/// `route "/hello/*" of service "hello" conflicts with service "hi" of app "other"`.
+///
+/// Apps in `others` with the same name as `app` are skipped: deploying an app
+/// again replaces it. Routes conflict when they are identical (same host,
+/// path and wildcard).
+pub fn route_conflicts(app: &App, others: &[&App]) -> Vec<String> {
+    let mut taken: HashMap<&Route, (&str, &str)> = HashMap::new();
+    for other in others.iter().filter(|other| other.name != app.name) {
+        for (service, route) in other.routes() {
+            taken.entry(route).or_insert((&other.name, &service.name));
+        }
+    }
+    app.routes()
+        .filter_map(|(service, route)| {
+            let (other_app, other_service) = taken.get(route)?;
+            Some(format!(
+                "route \"{route}\" of service {:?} conflicts with service {other_service:?} of app {other_app:?}",
+                service.name
+            ))
+        })
+        .collect()
+}
+
+/// The JSON schema (draft 7) of `mote.toml`, for editors; published as
+/// `docs/mote.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<raw::RawApp>()
+        .to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "shop"
+
+[services.hello]
+source = "hello.wasm"
+routes = ["/hello"]
+"#;
+
+    #[test]
+    fn defaults() {
+        let limits = Limits::default();
+        assert_eq!(limits.memory, 64 * 1024 * 1024);
+        assert_eq!(limits.cpu, Duration::from_secs(1));
+        assert_eq!(limits.timeout, Duration::from_secs(30));
+        assert_eq!(limits.request_body, 10 * 1024 * 1024);
+        assert_eq!(limits.response_body, 10 * 1024 * 1024);
+        assert_eq!(limits.concurrency, 64);
+
+        let app = parse("mote.toml", MINIMAL).unwrap();
+        assert_eq!(
+            app,
+            App {
+                name: "shop".to_owned(),
+                services: BTreeMap::from([(
+                    "hello".to_owned(),
+                    Service {
+                        name: "hello".to_owned(),
+                        source: PathBuf::from("hello.wasm"),
+                        routes: vec![Route::parse("/hello").unwrap()],
+                        env: BTreeMap::new(),
+                        limits: Limits::default(),
+                    }
+                )]),
+            }
+        );
+    }
+
+    #[test]
+    fn full_manifest() {
+        let text = r#"
+name = "shop"
+
+[services.hello]
+source = "build/hello.wasm"
+routes = ["/hello", "/hello/*", "api.example.com/v1/*"]
+env = { GREETING = "hi", _X1 = "" }
+
+[services.hello.limits]
+memory = "128MiB"
+cpu = "50ms"
+timeout = "2s"
+request_body = 1000
+response_body = "1MB"
+concurrency = 8
+
+[services.all]
+source = "all.wasm"
+routes = ["/*"]
+limits = { memory = 1048576, cpu = "1500us" }
+"#;
+        let app = parse("mote.toml", text).unwrap();
+        assert_eq!(app.name, "shop");
+        assert_eq!(app.services.keys().collect::<Vec<_>>(), ["all", "hello"]);
+        let hello = &app.services["hello"];
+        assert_eq!(hello.name, "hello");
+        assert_eq!(hello.source, Path::new("build/hello.wasm"));
+        let routes: Vec<String> = hello.routes.iter().map(Route::to_string).collect();
+        assert_eq!(routes, ["/hello", "/hello/*", "api.example.com/v1/*"]);
+        assert_eq!(hello.env["GREETING"], "hi");
+        assert_eq!(hello.env["_X1"], "");
+        assert_eq!(
+            hello.limits,
+            Limits {
+                memory: 128 << 20,
+                cpu: Duration::from_millis(50),
+                timeout: Duration::from_secs(2),
+                request_body: 1000,
+                response_body: 1_000_000,
+                concurrency: 8,
+            }
+        );
+        let all = &app.services["all"];
+        assert_eq!(all.limits.memory, 1 << 20);
+        assert_eq!(all.limits.cpu, Duration::from_micros(1500));
+        assert_eq!(all.limits.timeout, Duration::from_secs(30));
+        assert_eq!(
+            app.routes()
+                .map(|(s, r)| format!("{} {r}", s.name))
+                .collect::<Vec<_>>(),
+            [
+                "all /*",
+                "hello /hello",
+                "hello /hello/*",
+                "hello api.example.com/v1/*"
+            ]
+        );
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let text = r#"
+name = "shop"
+[services.hello]
+source = "hello.wasm"
+routes = ["/hello/*", "example.com:8080/"]
+env = { A = "1" }
+limits = { cpu = "1500us", timeout = "90s", memory = "4GiB" }
+"#;
+        let app = parse("mote.toml", text).unwrap();
+        let json = serde_json::to_value(&app).unwrap();
+        assert_eq!(
+            json["services"]["hello"]["limits"],
+            serde_json::json!({
+                "memory": 4u64 << 30,
+                "cpu": "1500us",
+                "timeout": "90s",
+                "request_body": 10 << 20,
+                "response_body": 10 << 20,
+                "concurrency": 64,
+            })
+        );
+        assert_eq!(
+            json["services"]["hello"]["routes"][1],
+            serde_json::json!({ "host": "example.com:8080", "path": "/", "wildcard": false })
+        );
+        assert_eq!(serde_json::from_value::<App>(json).unwrap(), app);
+
+        // Missing limits take their defaults.
+        let limits: Limits = serde_json::from_str(r#"{ "memory": 1 }"#).unwrap();
+        assert_eq!(
+            limits,
+            Limits {
+                memory: 1,
+                ..Limits::default()
+            }
+        );
+    }
+
+    #[test]
+    fn error_display() {
+        let mut error = ManifestError {
+            file: "mote.toml".to_owned(),
+            line: Some(12),
+            path: "services.hello.limits.memory".to_owned(),
+            message: "expected a size like \"64MiB\", got \"lots\"".to_owned(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "mote.toml:12: services.hello.limits.memory: expected a size like \"64MiB\", got \"lots\""
+        );
+        error.line = None;
+        error.path.clear();
+        assert_eq!(
+            error.to_string(),
+            "mote.toml: expected a size like \"64MiB\", got \"lots\""
+        );
+    }
+
+    #[test]
+    fn requotes_serde_messages() {
+        assert_eq!(
+            requote("unknown field `limts`, expected one of `memory`, `cpu`"),
+            "unknown field \"limts\", expected one of \"memory\", \"cpu\""
+        );
+        assert_eq!(
+            requote("invalid type: integer `5`, expected a string"),
+            "invalid type: integer 5, expected a string"
+        );
+        assert_eq!(requote("odd ` quote"), "odd ` quote");
+    }
+
+    fn app(name: &str, services: &[(&str, &[&str])]) -> App {
+        let mut text = format!("name = {name:?}\n");
+        for (service, routes) in services {
+            text += &format!("[services.{service}]\nsource = \"x.wasm\"\nroutes = {routes:?}\n");
+        }
+        parse("mote.toml", &text).unwrap()
+    }
+
+    #[test]
+    fn conflicts_between_apps() {
+        let shop = app("shop", &[("hello", &["/hello/*", "/x"]), ("b", &["/b"])]);
+        let other = app("other", &[("hi", &["/hello/*", "/hello"])]);
+        let third = app("third", &[("x", &["a.example.com/x", "/b/*"])]);
+        assert_eq!(
+            route_conflicts(&shop, &[&other, &third]),
+            [
+                "route \"/hello/*\" of service \"hello\" conflicts with service \"hi\" of app \"other\""
+            ]
+        );
+        assert!(route_conflicts(&shop, &[&third]).is_empty());
+        assert!(route_conflicts(&shop, &[]).is_empty());
+        // An app does not conflict with its previous version.
+        assert!(route_conflicts(&shop, &[&shop.clone()]).is_empty());
+    }
+}

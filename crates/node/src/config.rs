@@ -1,0 +1,46 @@
+//! Node settings and their defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mote_sandbox::SandboxConfig;
+
+/// Settings of one node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Data-plane listener (default 127.0.0.1:8080).
+    pub listen: SocketAddr,
+    /// Admin API listener (default 127.0.0.1:8081).
+    pub admin: SocketAddr,
+    /// Data directory: deployment store, compiled-code cache, admin token.
+    pub data_dir: PathBuf,
+    /// App folders to deploy at start-up (`mote serve --app DIR`).
+    pub apps: Vec<PathBuf>,
+    /// Engine and instance-pool settings.
+    pub sandbox: SandboxConfig,
+    /// Largest deploy archive the admin API accepts (default 256 MiB).
+    pub max_upload: u64,
+    /// Bytes of each of a guest's stdout and stderr kept per request (default 16 KiB).
+    pub log_capacity: usize,
+    /// How long shutdown waits for in-flight requests (default 30 s).
+    pub drain: Duration,
+    /// How long a client may take to send request headers (default 10 s).
+    pub header_timeout: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            admin: ([127, 0, 0, 1], 8081).into(),
+            data_dir: PathBuf::from(".mote"),
+            apps: Vec::new(),
+            sandbox: SandboxConfig::default(),
+            max_upload: 256 << 20,
+            log_capacity: 16 << 10,
+            drain: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}

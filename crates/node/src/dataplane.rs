@@ -1,0 +1,263 @@
+//! The data plane: HTTP/1.1 and h2c on one listener (hyper), routing each
+//! request to a service version and running it in a fresh sandbox.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use mote_sandbox::{Body, BodyError, Outcome};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::NodeConfig;
+use crate::errors::RequestError;
+use crate::limited::{Limited, Side};
+use crate::pool::ServiceVersion;
+use crate::registry::Registry;
+
+/// Which routes a request is matched against.
+pub enum Scope<'a> {
+    /// The node-wide table, by `Host` and path (the public listener).
+    Node,
+    /// One app's own routes, by path only (the admin API's `invoke`).
+    App(&'a str),
+}
+
+/// Routes requests to sandboxes.
+#[derive(Clone)]
+pub struct DataPlane {
+    registry: Arc<Registry>,
+    log_capacity: usize,
+    header_timeout: Duration,
+    listen: SocketAddr,
+}
+
+impl DataPlane {
+    /// A data plane over `registry`.
+    pub fn new(registry: Arc<Registry>, config: NodeConfig) -> Self {
+        DataPlane {
+            registry,
+            log_capacity: config.log_capacity,
+            header_timeout: config.header_timeout,
+            listen: config.listen,
+        }
+    }
+
+    /// Accept connections until `shutdown` turns true, then wait up to
+    /// `drain` for open connections to finish their requests.
+    pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>, drain: Duration) {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        let this = Arc::new(self);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                _ = shutdown.changed() => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let this = this.clone();
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let this = this.clone();
+                async move { Ok::<_, Infallible>(this.dispatch(req, Scope::Node).await) }
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let conn = graceful.watch(conn.into_owned());
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+            tracing::warn!("drain deadline reached; closing remaining connections");
+        }
+    }
+
+    /// Handle one request: route, admit, run, and answer. Every failure
+    /// becomes a response here (see [`crate::errors`]); nothing a request
+    /// does can affect another.
+    pub async fn dispatch<B>(&self, req: Request<B>, scope: Scope<'_>) -> Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+        B::Error: Into<BodyError>,
+    {
+        let start = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let live = self.registry.live();
+        let service = match scope {
+            Scope::Node => {
+                let host = authority(&req).unwrap_or_default();
+                live.routes.lookup(&host, &path)
+            }
+            Scope::App(app) => live.apps.get(app).and_then(|a| a.routes.lookup("", &path)),
+        }
+        .cloned();
+        let Some(service) = service else {
+            let err = RequestError::NoRoute(path.clone());
+            tracing::info!(target: "mote::request", %method, %path, status = 404, "no route");
+            return err.to_response();
+        };
+        drop(live);
+        let (result, completion) = self.run(&service, req).await;
+        let response = result.unwrap_or_else(|e| e.to_response());
+        let status = response.status().as_u16();
+        match completion {
+            // The guest may still be streaming its body: log when it is done.
+            Some(completion) => {
+                tokio::spawn(async move {
+                    let c = completion.wait().await;
+                    log_request(&service, &method, &path, status, start, Some(&c));
+                });
+            }
+            None => log_request(&service, &method, &path, status, start, None),
+        }
+        response
+    }
+
+    /// Run the request in a fresh instance. The completion (when the guest
+    /// ran at all) comes back even when the request failed, so that what
+    /// the guest printed reaches the log.
+    async fn run<B>(
+        &self,
+        service: &Arc<ServiceVersion>,
+        req: Request<B>,
+    ) -> (
+        Result<Response<Body>, RequestError>,
+        Option<mote_sandbox::CompletionHandle>,
+    )
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+        B::Error: Into<BodyError>,
+    {
+        let limits = service.limits().clone();
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limits.request_body) {
+            return (Err(RequestError::BodyTooLarge(limits.request_body)), None);
+        }
+        let Some(permit) = service.admit() else {
+            return (Err(RequestError::Overloaded(limits.concurrency)), None);
+        };
+
+        let (mut parts, body) = req.into_parts();
+        if parts.uri.authority().is_none() && !parts.headers.contains_key(header::HOST) {
+            let host = HeaderValue::from_str(&self.listen.to_string())
+                .expect("an address is a valid header");
+            parts.headers.insert(header::HOST, host);
+        }
+        let (body, too_big) = Limited::new(body, limits.request_body, Side::Request);
+        let req = Request::from_parts(parts, body.boxed_unsync());
+
+        let (result, completion) = service
+            .prepared()
+            .handle(req, service.invocation(self.log_capacity))
+            .await;
+        // Keep the concurrency slot until the guest has really finished.
+        let completion = Some(hold_until_done(completion, permit));
+        if too_big.load(Ordering::Relaxed) {
+            return (Err(RequestError::BodyTooLarge(limits.request_body)), completion);
+        }
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => return (Err(e.into()), completion),
+        };
+        let (parts, body) = response.into_parts();
+        let announced = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > limits.response_body) {
+            return (Err(RequestError::ResponseTooLarge(limits.response_body)), completion);
+        }
+        let (body, _) = Limited::new(body, limits.response_body, Side::Response);
+        (Ok(Response::from_parts(parts, body.boxed_unsync())), completion)
+    }
+}
+
+fn hold_until_done(
+    completion: mote_sandbox::CompletionHandle,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> mote_sandbox::CompletionHandle {
+    let (tx, handle) = mote_sandbox::CompletionHandle::channel();
+    tokio::spawn(async move {
+        let c = completion.wait().await;
+        drop(permit);
+        let _ = tx.send(c);
+    });
+    handle
+}
+
+fn authority<B>(req: &Request<B>) -> Option<String> {
+    if let Some(a) = req.uri().authority() {
+        return Some(a.to_string());
+    }
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+}
+
+/// One structured line per request: service, version, status, duration,
+/// and whatever the guest printed (bounded).
+fn log_request(
+    svc: &ServiceVersion,
+    method: &http::Method,
+    path: &str,
+    status: u16,
+    start: Instant,
+    completion: Option<&mote_sandbox::Completion>,
+) {
+    let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let (outcome, stdout, stderr, cpu_ms, log_dropped) = match completion {
+        Some(c) => (
+            match &c.outcome {
+                Outcome::Finished => "ok".to_string(),
+                Outcome::Failed(e) => e.to_string(),
+            },
+            c.logs.stdout.as_str(),
+            c.logs.stderr.as_str(),
+            c.cpu.as_millis() as u64,
+            c.logs.dropped,
+        ),
+        None => ("rejected".to_string(), "", "", 0, 0),
+    };
+    tracing::info!(
+        target: "mote::request",
+        app = %svc.app,
+        service = %svc.name,
+        version = svc.version,
+        %method,
+        %path,
+        status,
+        duration_ms = format!("{duration_ms:.3}"),
+        cpu_ms,
+        outcome = %outcome,
+        // Debug formatting escapes newlines: one request, one log line.
+        stdout = ?stdout.trim_end(),
+        stderr = ?stderr.trim_end(),
+        log_dropped,
+    );
+}

@@ -1,0 +1,85 @@
+//! The pool: one entry per live service version — its prepared component,
+//! its limits and its admission control. Every request still gets a fresh
+//! instance; what is pooled is the compiled, linked code.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mote_manifest::{Limits, Service};
+use mote_sandbox::{InstanceLimits, Invocation, Prepared};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A service of one deployed app version, ready to serve.
+pub struct ServiceVersion {
+    /// App name.
+    pub app: String,
+    /// Service name.
+    pub name: String,
+    /// App version this service belongs to.
+    pub version: u64,
+    /// SHA-256 of the source.
+    pub sha256: String,
+    /// The manifest's description of the service.
+    pub spec: Service,
+    prepared: Prepared,
+    admission: Arc<Semaphore>,
+    requests: AtomicU64,
+    env: Vec<(String, String)>,
+}
+
+impl ServiceVersion {
+    pub(crate) fn new(app: &str, version: u64, sha256: String, spec: Service, prepared: Prepared) -> Self {
+        let env = spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        ServiceVersion {
+            app: app.to_string(),
+            name: spec.name.clone(),
+            version,
+            sha256,
+            admission: Arc::new(Semaphore::new(spec.limits.concurrency as usize)),
+            spec,
+            prepared,
+            requests: AtomicU64::new(0),
+            env,
+        }
+    }
+
+    /// The service's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.spec.limits
+    }
+
+    /// Requests admitted since this version went live.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Take a concurrency slot, or `None` when the service is at its limit.
+    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        let permit = self.admission.clone().try_acquire_owned().ok()?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        Some(permit)
+    }
+
+    /// The prepared component.
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
+
+    /// What one request of this service runs with.
+    pub fn invocation(&self, log_capacity: usize) -> Invocation {
+        let l = &self.spec.limits;
+        Invocation {
+            limits: InstanceLimits {
+                memory: l.memory,
+                cpu: l.cpu,
+                timeout: l.timeout,
+            },
+            env: self.env.clone(),
+            log_capacity,
+        }
+    }
+}

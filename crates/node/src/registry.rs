@@ -1,0 +1,355 @@
+//! The registry of live deployments.
+//!
+//! It owns the durable store and the in-memory view the data plane reads:
+//! a route table of [`ServiceVersion`]s behind one `Arc` that a deploy,
+//! rollback or delete replaces in a single swap. A request takes the `Arc`
+//! it finds and keeps its service version until it has finished, so
+//! in-flight requests finish on the old version while new requests see the
+//! new one. Control operations are serialised by one lock.
+//!
+//! The order of a deploy is: parse and validate -> check routes against the
+//! other apps -> compile and prepare every service -> store durably (fsync)
+//! -> swap. Anything failing before the store leaves the old version
+//! serving and nothing written.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use mote_manifest::App;
+use mote_router::{Pattern, RouteTable};
+use mote_sandbox::{LoadError, Prepared, Sandbox};
+use mote_store::{Deployment, Store, StoreError};
+
+use crate::NodeConfig;
+use crate::bundle::{Bundle, BundleError};
+use crate::pool::ServiceVersion;
+
+/// Why a control operation failed. Each variant maps to one admin status.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The bundle or its manifest is invalid (400).
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+    /// The URL names a different app than the manifest (400).
+    #[error("the manifest deploys app \"{manifest}\" but the request is for app \"{url}\"")]
+    NameMismatch {
+        /// Name in the manifest.
+        manifest: String,
+        /// Name in the URL.
+        url: String,
+    },
+    /// A route is served by another app (409).
+    #[error("{0}")]
+    RouteConflict(String),
+    /// A service could not be compiled or linked (422).
+    #[error("service \"{service}\" ({source_path}): {error}")]
+    Load {
+        /// The service.
+        service: String,
+        /// Its source path.
+        source_path: String,
+        /// What went wrong.
+        error: LoadError,
+    },
+    /// No such app, or no earlier version (404 / 409).
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// One live app version.
+pub struct AppVersion {
+    /// The stored deployment record.
+    pub deployment: Deployment,
+    /// Its manifest.
+    pub app: App,
+    /// Its services by name.
+    pub services: BTreeMap<String, Arc<ServiceVersion>>,
+    /// Its own routes, for `invoke` (hosts ignored).
+    pub routes: RouteTable<Arc<ServiceVersion>>,
+}
+
+impl AppVersion {
+    /// App name.
+    pub fn name(&self) -> &str {
+        &self.deployment.app
+    }
+    /// Version number.
+    pub fn version(&self) -> u64 {
+        self.deployment.version
+    }
+}
+
+/// What the data plane reads: every live app and the node-wide route table.
+#[derive(Default)]
+pub struct Live {
+    /// Live apps by name.
+    pub apps: BTreeMap<String, Arc<AppVersion>>,
+    /// host + path -> service version.
+    pub routes: RouteTable<Arc<ServiceVersion>>,
+}
+
+/// Live deployments plus the store behind them.
+pub struct Registry {
+    sandbox: Sandbox,
+    store: Store,
+    live: RwLock<Arc<Live>>,
+    control: tokio::sync::Mutex<()>,
+}
+
+fn route_pattern(r: &mote_manifest::Route, ignore_host: bool) -> Pattern {
+    let host = if ignore_host { None } else { r.host.as_deref() };
+    let path = if r.wildcard && r.path == "/" { "" } else { &r.path };
+    Pattern::new(host, path, r.wildcard).expect("manifest validated the route")
+}
+
+impl Registry {
+    /// Open the store in the data directory and bring back every app's live
+    /// version. An app that cannot be restored is logged and skipped; it
+    /// never stops the node.
+    pub async fn open(config: &NodeConfig) -> anyhow::Result<Registry> {
+        let store = Store::open(&config.data_dir)?;
+        let sandbox = Sandbox::new(&config.sandbox).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let registry = Registry {
+            sandbox,
+            store,
+            live: RwLock::default(),
+            control: tokio::sync::Mutex::new(()),
+        };
+        let mut apps = BTreeMap::new();
+        for deployment in registry.store.current_all()? {
+            let name = deployment.app.clone();
+            match registry.restore(deployment).await {
+                Ok(app) => {
+                    apps.insert(name, Arc::new(app));
+                }
+                Err(e) => tracing::error!(app = %name, error = %e, "cannot restore app; skipping it"),
+            }
+        }
+        let live = Self::build_live(apps).map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::info!(apps = live.apps.len(), "restored deployments");
+        *registry.live.write().unwrap() = Arc::new(live);
+        Ok(registry)
+    }
+
+    /// The engine.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// The current live view (cheap: one `Arc` clone).
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().unwrap().clone()
+    }
+
+    /// Every kept version of an app and the live version number.
+    pub fn versions(&self, app: &str) -> Result<(Vec<Deployment>, u64), DeployError> {
+        Ok(self.store.versions(app)?)
+    }
+
+    /// Deploy a bundle, unless it is identical to the live version. Returns
+    /// the live app and whether a new version was made.
+    pub async fn deploy_if_changed(&self, bundle: Bundle) -> Result<(Arc<AppVersion>, bool), DeployError> {
+        let (app, sources) = bundle.parse()?;
+        if let Some(live) = self.live().apps.get(&app.name) {
+            let same_sources = sources.len() == live.deployment.sources.len()
+                && sources.iter().all(|(svc, bytes)| {
+                    live.deployment.sources.get(svc) == Some(&mote_store::sha256_hex(bytes))
+                });
+            if same_sources && live.app == app {
+                return Ok((live.clone(), false));
+            }
+        }
+        Ok((self.deploy_parsed(app, sources).await?, true))
+    }
+
+    /// Deploy a bundle for the app named `name` (as in the admin URL).
+    pub async fn deploy(&self, name: &str, bundle: Bundle) -> Result<Arc<AppVersion>, DeployError> {
+        let (app, sources) = bundle.parse()?;
+        if app.name != name {
+            return Err(DeployError::NameMismatch {
+                manifest: app.name,
+                url: name.to_string(),
+            });
+        }
+        self.deploy_parsed(app, sources).await
+    }
+
+    async fn deploy_parsed(
+        &self,
+        app: App,
+        sources: BTreeMap<String, Vec<u8>>,
+    ) -> Result<Arc<AppVersion>, DeployError> {
+        let _guard = self.control.lock().await;
+        let current = self.live();
+        // Routes first: cheap, and a conflict should not cost a compile.
+        let mut others: BTreeMap<_, _> = current.apps.clone();
+        others.remove(&app.name);
+        Self::check_routes(&others, &app)?;
+
+        let mut prepared = BTreeMap::new();
+        for (name, bytes) in &sources {
+            let sha = mote_store::sha256_hex(bytes);
+            let p = self.load(&sha, bytes).await.map_err(|error| DeployError::Load {
+                service: name.clone(),
+                source_path: app.services[name].source.display().to_string(),
+                error,
+            })?;
+            prepared.insert(name.clone(), p);
+        }
+        let manifest = serde_json::to_value(&app).expect("manifest serialises");
+        let deployment = self.store.deploy(&app.name, manifest, &sources)?;
+        let version = Arc::new(Self::assemble(deployment, app, prepared));
+        others.insert(version.name().to_string(), version.clone());
+        self.swap(others);
+        Ok(version)
+    }
+
+    /// Make the previous version live again.
+    pub async fn rollback(&self, name: &str) -> Result<Arc<AppVersion>, DeployError> {
+        let _guard = self.control.lock().await;
+        let (versions, current) = self.store.versions(name)?;
+        let target = versions
+            .into_iter()
+            .rfind(|d| d.version < current)
+            .ok_or_else(|| StoreError::NoEarlierVersion(name.to_string()))?;
+        // Prepare before touching the store, so a failure changes nothing.
+        let mut apps = self.live().apps.clone();
+        apps.remove(name);
+        let restored = self.restore(target).await?;
+        Self::check_routes(&apps, &restored.app)?;
+        let deployment = self.store.rollback(name)?;
+        debug_assert_eq!(deployment.version, restored.version());
+        let restored = Arc::new(restored);
+        apps.insert(name.to_string(), restored.clone());
+        self.swap(apps);
+        Ok(restored)
+    }
+
+    /// Stop serving an app and delete it from the store.
+    pub async fn delete(&self, name: &str) -> Result<(), DeployError> {
+        let _guard = self.control.lock().await;
+        self.store.delete(name)?;
+        let mut apps = self.live().apps.clone();
+        apps.remove(name);
+        self.swap(apps);
+        Ok(())
+    }
+
+    fn swap(&self, apps: BTreeMap<String, Arc<AppVersion>>) {
+        let live = Self::build_live(apps).expect("routes were checked before the swap");
+        *self.live.write().unwrap() = Arc::new(live);
+    }
+
+    fn check_routes(others: &BTreeMap<String, Arc<AppVersion>>, app: &App) -> Result<(), DeployError> {
+        let mut table: RouteTable<(String, String)> = RouteTable::new();
+        for other in others.values() {
+            for svc in other.app.services.values() {
+                for r in &svc.routes {
+                    let _ = table.insert(route_pattern(r, false), (other.app.name.clone(), svc.name.clone()));
+                }
+            }
+        }
+        for svc in app.services.values() {
+            for r in &svc.routes {
+                if let Err(c) = table.insert(route_pattern(r, false), (app.name.clone(), svc.name.clone())) {
+                    return Err(DeployError::RouteConflict(format!(
+                        "route \"{r}\" of service \"{}\" is already served by service \"{}\" of app \"{}\"",
+                        svc.name, c.existing.1, c.existing.0
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn build_live(apps: BTreeMap<String, Arc<AppVersion>>) -> Result<Live, String> {
+        let mut routes = RouteTable::new();
+        for app in apps.values() {
+            for svc in app.services.values() {
+                for r in &svc.spec.routes {
+                    routes
+                        .insert(route_pattern(r, false), svc.clone())
+                        .map_err(|c| format!("route {} of app {} conflicts with app {}", c.pattern, app.name(), c.existing.app))?;
+                }
+            }
+        }
+        Ok(Live { apps, routes })
+    }
+
+    fn assemble(deployment: Deployment, app: App, mut prepared: BTreeMap<String, Prepared>) -> AppVersion {
+        let mut services = BTreeMap::new();
+        let mut routes = RouteTable::new();
+        for (name, spec) in &app.services {
+            let sha = deployment.sources[name].clone();
+            let p = prepared.remove(name).expect("every service was prepared");
+            let svc = Arc::new(ServiceVersion::new(&app.name, deployment.version, sha, spec.clone(), p));
+            for r in &spec.routes {
+                // Hosts ignored: two routes differing only by host keep the first.
+                let _ = routes.insert(route_pattern(r, true), svc.clone());
+            }
+            services.insert(name.clone(), svc);
+        }
+        AppVersion {
+            deployment,
+            app,
+            services,
+            routes,
+        }
+    }
+
+    /// Rebuild a stored deployment (at start-up, or for a rollback).
+    async fn restore(&self, deployment: Deployment) -> Result<AppVersion, DeployError> {
+        let app: App = serde_json::from_value(deployment.manifest.clone())
+            .map_err(|e| StoreError::Db(format!("stored manifest of {}: {e}", deployment.app)))?;
+        let mut prepared = BTreeMap::new();
+        for (name, sha) in &deployment.sources {
+            let bytes = self.store.blob(sha)?;
+            let p = self.load(sha, &bytes).await.map_err(|error| DeployError::Load {
+                service: name.clone(),
+                source_path: app.services.get(name).map(|s| s.source.display().to_string()).unwrap_or_default(),
+                error,
+            })?;
+            prepared.insert(name.clone(), p);
+        }
+        Ok(Self::assemble(deployment, app, prepared))
+    }
+
+    /// Compile (or load from the on-disk cache) and prepare one component.
+    /// Compilation runs on a blocking thread: it is CPU-heavy.
+    async fn load(&self, sha: &str, wasm: &[u8]) -> Result<Prepared, LoadError> {
+        let key = self.sandbox.compatibility_key();
+        let component = match self.store.compiled(sha, &key) {
+            // SAFETY: the cache is written only by this node, from
+            // `Sandbox::precompile` of an engine with the same key.
+            Some(code) => match unsafe { self.sandbox.load_precompiled(&code) } {
+                Ok(c) => {
+                    tracing::info!(%sha, "component loaded from the compiled-code cache");
+                    Some(c)
+                }
+                Err(e) => {
+                    tracing::warn!(%sha, error = %e, "compiled-code cache entry unusable; recompiling");
+                    None
+                }
+            },
+            None => None,
+        };
+        let component = match component {
+            Some(c) => c,
+            None => {
+                let sandbox = self.sandbox.clone();
+                let wasm = wasm.to_vec();
+                let started = std::time::Instant::now();
+                let code = tokio::task::spawn_blocking(move || sandbox.precompile(&wasm))
+                    .await
+                    .map_err(|e| LoadError::Invalid(format!("compiler task failed: {e}")))??;
+                tracing::info!(%sha, ms = started.elapsed().as_millis() as u64, "component compiled");
+                if let Err(e) = self.store.put_compiled(sha, &key, &code) {
+                    tracing::warn!(%sha, error = %e, "cannot write the compiled-code cache");
+                }
+                // SAFETY: produced just now by this engine.
+                unsafe { self.sandbox.load_precompiled(&code)? }
+            }
+        };
+        self.sandbox.prepare(&component)
+    }
+}

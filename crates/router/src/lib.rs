@@ -1,0 +1,262 @@
+//! Mote's route table: (host, path) -> target. Pure: no I/O, no async.
+//!
+//! A [`Pattern`] is a path, optionally ending in the wildcard `/*`, optionally
+//! bound to one host. Lookup picks, in order of precedence:
+//!
+//! 1. routes bound to the request's host before routes for any host;
+//! 2. an exact path before a wildcard;
+//! 3. the longest wildcard prefix.
+//!
+//! `/api/*` matches `/api`, `/api/` and `/api/v1/x`, but not `/apix`; `/*`
+//! matches every path. Hosts compare case-insensitively and without port.
+//!
+//! ```
+//! use mote_router::{Pattern, RouteTable};
+//! let mut table = RouteTable::new();
+//! table.insert(Pattern::parse("/hello").unwrap(), "hello").unwrap();
+//! table.insert(Pattern::parse("/api/*").unwrap(), "api").unwrap();
+//! table.insert(Pattern::parse("admin.example.com/*").unwrap(), "admin").unwrap();
+//! assert_eq!(table.lookup("localhost:8080", "/api/users"), Some(&"api"));
+//! assert_eq!(table.lookup("ADMIN.example.com", "/hello"), Some(&"admin"));
+//! assert_eq!(table.lookup("localhost", "/nope"), None);
+//! ```
+
+use std::fmt;
+
+/// A route pattern: optional host, path, optional trailing wildcard.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pattern {
+    host: Option<String>,
+    /// Without the trailing `/*`; `""` for the catch-all `/*`.
+    path: String,
+    wildcard: bool,
+}
+
+/// Why a route pattern is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// The path does not start with `/`.
+    #[error("a route's path must start with \"/\", got \"{0}\"")]
+    NoLeadingSlash(String),
+    /// `*` appears somewhere other than a trailing `/*`.
+    #[error("\"*\" is only allowed as a trailing \"/*\", got \"{0}\"")]
+    MisplacedWildcard(String),
+    /// The host part is empty or has characters a host cannot have.
+    #[error("invalid host \"{0}\"")]
+    BadHost(String),
+}
+
+impl Pattern {
+    /// Build a pattern from its parts (`path` without the trailing `/*`).
+    pub fn new(host: Option<&str>, path: &str, wildcard: bool) -> Result<Self, PatternError> {
+        let shown = || {
+            format!(
+                "{}{}{}",
+                host.unwrap_or(""),
+                path,
+                if wildcard { "/*" } else { "" }
+            )
+        };
+        if !(path.is_empty() && wildcard) && !path.starts_with('/') {
+            return Err(PatternError::NoLeadingSlash(shown()));
+        }
+        if path.contains('*') {
+            return Err(PatternError::MisplacedWildcard(shown()));
+        }
+        let host = match host {
+            None => None,
+            Some(h) => {
+                let ok = !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+                if !ok {
+                    return Err(PatternError::BadHost(h.to_string()));
+                }
+                Some(strip_port(h).to_ascii_lowercase())
+            }
+        };
+        let path = path.strip_suffix('/').filter(|_| wildcard).unwrap_or(path);
+        Ok(Pattern {
+            host,
+            path: path.to_string(),
+            wildcard,
+        })
+    }
+
+    /// Parse `"/path"`, `"/path/*"`, `"/*"` or `"host/path..."`.
+    pub fn parse(s: &str) -> Result<Self, PatternError> {
+        let (host, rest) = match s.find('/') {
+            Some(0) => (None, s),
+            Some(i) => (Some(&s[..i]), &s[i..]),
+            None => return Err(PatternError::NoLeadingSlash(s.to_string())),
+        };
+        let (path, wildcard) = match rest.strip_suffix("/*") {
+            Some(p) => (p, true),
+            None => (rest, false),
+        };
+        Self::new(host, path, wildcard)
+    }
+
+    /// The host this route is bound to, if any.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    fn matches_path(&self, path: &str) -> bool {
+        if !self.wildcard {
+            return path == self.path;
+        }
+        match path.strip_prefix(self.path.as_str()) {
+            Some(rest) => rest.is_empty() || rest.starts_with('/'),
+            None => false,
+        }
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(h) = &self.host {
+            f.write_str(h)?;
+        }
+        f.write_str(&self.path)?;
+        if self.wildcard {
+            f.write_str("/*")?;
+        }
+        Ok(())
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// Two targets claim the same pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("route \"{pattern}\" is already taken")]
+pub struct Conflict<T> {
+    /// The contested pattern.
+    pub pattern: Pattern,
+    /// Who holds it.
+    pub existing: T,
+}
+
+/// The route table.
+#[derive(Debug, Clone)]
+pub struct RouteTable<T> {
+    routes: Vec<(Pattern, T)>,
+}
+
+impl<T> Default for RouteTable<T> {
+    fn default() -> Self {
+        RouteTable { routes: Vec::new() }
+    }
+}
+
+impl<T: Clone> RouteTable<T> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a route; an identical pattern already present is a [`Conflict`].
+    pub fn insert(&mut self, pattern: Pattern, target: T) -> Result<(), Conflict<T>> {
+        if let Some((_, existing)) = self.routes.iter().find(|(p, _)| *p == pattern) {
+            return Err(Conflict {
+                pattern,
+                existing: existing.clone(),
+            });
+        }
+        self.routes.push((pattern, target));
+        Ok(())
+    }
+
+    /// Number of routes.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether the table has no routes.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Every route and its target.
+    pub fn iter(&self) -> impl Iterator<Item = &(Pattern, T)> {
+        self.routes.iter()
+    }
+
+    /// The target for a request's `Host` header (or URI authority) and path.
+    pub fn lookup(&self, host: &str, path: &str) -> Option<&T> {
+        let host = strip_port(host);
+        self.routes
+            .iter()
+            .filter(|(p, _)| match &p.host {
+                Some(h) => h.eq_ignore_ascii_case(host),
+                None => true,
+            })
+            .filter(|(p, _)| p.matches_path(path))
+            .max_by_key(|(p, _)| (p.host.is_some(), !p.wildcard, p.path.len()))
+            .map(|(_, t)| t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(routes: &[(&str, &'static str)]) -> RouteTable<&'static str> {
+        let mut t = RouteTable::new();
+        for (p, target) in routes {
+            t.insert(Pattern::parse(p).unwrap(), *target).unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn precedence() {
+        let t = table(&[
+            ("/*", "catchall"),
+            ("/api/*", "api"),
+            ("/api/v1/*", "v1"),
+            ("/api/health", "health"),
+            ("example.com/api/*", "host-api"),
+        ]);
+        assert_eq!(t.lookup("x", "/"), Some(&"catchall"));
+        assert_eq!(t.lookup("x", "/apix"), Some(&"catchall"));
+        assert_eq!(t.lookup("x", "/api"), Some(&"api"));
+        assert_eq!(t.lookup("x", "/api/"), Some(&"api"));
+        assert_eq!(t.lookup("x", "/api/v2/a"), Some(&"api"));
+        assert_eq!(t.lookup("x", "/api/v1"), Some(&"v1"));
+        assert_eq!(t.lookup("x", "/api/v1/deep/er"), Some(&"v1"));
+        assert_eq!(t.lookup("x", "/api/health"), Some(&"health"));
+        assert_eq!(t.lookup("Example.COM:8080", "/api/health"), Some(&"host-api"));
+        assert_eq!(t.lookup("example.com", "/other"), Some(&"catchall"));
+    }
+
+    #[test]
+    fn no_match_and_exact_only() {
+        let t = table(&[("/hello", "hello")]);
+        assert_eq!(t.lookup("x", "/hello"), Some(&"hello"));
+        assert_eq!(t.lookup("x", "/hello/"), None);
+        assert_eq!(t.lookup("x", "/hell"), None);
+    }
+
+    #[test]
+    fn conflicts_and_bad_patterns() {
+        let mut t = table(&[("/a/*", "one")]);
+        let err = t.insert(Pattern::parse("/a/*").unwrap(), "two").unwrap_err();
+        assert_eq!(err.existing, "one");
+        // Same path on a specific host is not a conflict.
+        t.insert(Pattern::parse("h.example/a/*").unwrap(), "two").unwrap();
+        assert!(matches!(Pattern::parse("a/b"), Err(PatternError::BadHost(_)) | Ok(_)));
+        assert!(matches!(Pattern::parse("nohost"), Err(PatternError::NoLeadingSlash(_))));
+        assert!(matches!(Pattern::parse("/a/*/b"), Err(PatternError::MisplacedWildcard(_))));
+        assert!(matches!(Pattern::parse("/a*"), Err(PatternError::MisplacedWildcard(_))));
+        assert!(matches!(Pattern::parse("b@d/x"), Err(PatternError::BadHost(_))));
+        assert_eq!(Pattern::parse("H.example/a/*").unwrap().to_string(), "h.example/a/*");
+        assert_eq!(Pattern::parse("/*").unwrap().to_string(), "/*");
+    }
+}

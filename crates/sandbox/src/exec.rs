@@ -1,0 +1,237 @@
+//! Per-request execution: a fresh `Store` and instance for every request.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+use crate::host::{DenyOutbound, Host, InstanceLimits, MemoryLimiter};
+use crate::logs::{CapturedLogs, LogPipe};
+use crate::{Body, SandboxError};
+
+/// A component linked and ready to instantiate (one per service version).
+#[derive(Clone)]
+pub struct Prepared {
+    pre: ProxyPre<Host>,
+    tick: Duration,
+}
+
+/// What one request runs with.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Memory, CPU and wall-clock limits.
+    pub limits: InstanceLimits,
+    /// Environment variables the guest sees.
+    pub env: Vec<(String, String)>,
+    /// Bytes of stdout and of stderr kept for the request's log line.
+    pub log_capacity: usize,
+}
+
+impl Invocation {
+    /// An invocation with the given limits, no environment and a 16 KiB log capture.
+    pub fn new(limits: InstanceLimits) -> Self {
+        Invocation {
+            limits,
+            env: Vec::new(),
+            log_capacity: 16 << 10,
+        }
+    }
+}
+
+/// How the guest's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler returned normally.
+    Finished,
+    /// The handler was stopped or failed.
+    Failed(SandboxError),
+}
+
+/// Everything known once the guest has finished (after the response body).
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// What the guest printed.
+    pub logs: CapturedLogs,
+    /// Wall time from instantiation to the end of the handler.
+    pub elapsed: Duration,
+    /// CPU time charged, in epoch ticks converted to time (an upper bound
+    /// with the tick's granularity).
+    pub cpu: Duration,
+}
+
+/// Resolves to the [`Completion`] once the guest's task has ended.
+pub struct CompletionHandle(oneshot::Receiver<Completion>);
+
+impl CompletionHandle {
+    /// A handle resolved by whatever is sent on the returned sender (for
+    /// callers that wrap a completion with work of their own).
+    pub fn channel() -> (oneshot::Sender<Completion>, CompletionHandle) {
+        let (tx, rx) = oneshot::channel();
+        (tx, CompletionHandle(rx))
+    }
+
+    /// Wait for the guest to finish (including streaming its response body).
+    pub async fn wait(self) -> Completion {
+        self.0.await.unwrap_or_else(|_| Completion {
+            outcome: Outcome::Failed(SandboxError::Trap("the sandbox task was cancelled".into())),
+            logs: CapturedLogs::default(),
+            elapsed: Duration::ZERO,
+            cpu: Duration::ZERO,
+        })
+    }
+}
+
+impl Prepared {
+    pub(crate) fn new(pre: ProxyPre<Host>, tick: Duration) -> Self {
+        Prepared { pre, tick }
+    }
+
+    /// Handle one request in a fresh instance.
+    ///
+    /// Returns the response head (with a streaming body) as soon as the guest
+    /// sets it, or the reason it did not; and a handle that resolves when the
+    /// guest has finished, with its logs and outcome. The guest runs in its
+    /// own task, bounded by `inv.limits.timeout` as a whole.
+    pub async fn handle(
+        &self,
+        req: http::Request<Body>,
+        inv: Invocation,
+    ) -> (Result<http::Response<Body>, SandboxError>, CompletionHandle) {
+        let (done_tx, done_rx) = oneshot::channel();
+        let done = CompletionHandle(done_rx);
+        let limits = inv.limits;
+        let stdout = LogPipe::new(inv.log_capacity);
+        let stderr = LogPipe::new(inv.log_capacity);
+        let wasi = WasiCtxBuilder::new()
+            .envs(&inv.env)
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        let host = Host {
+            wasi,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            hooks: DenyOutbound,
+            table: wasmtime::component::ResourceTable::new(),
+            limiter: MemoryLimiter {
+                limit: limits.memory,
+                used: 0,
+                denied: false,
+            },
+            cpu_ticks: 0,
+            cpu_exceeded: false,
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(self.pre.engine(), host);
+        store.limiter(|h| &mut h.limiter);
+        let max_ticks = (limits.cpu.as_nanos() / self.tick.as_nanos().max(1)).max(1) as u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            let host = ctx.data_mut();
+            host.cpu_ticks += 1;
+            if host.cpu_ticks >= max_ticks {
+                host.cpu_exceeded = true;
+                return Err(wasmtime::format_err!("CPU time limit exceeded"));
+            }
+            // Yield so other requests on this worker thread get their turn.
+            Ok(UpdateDeadline::Yield(1))
+        });
+
+        let (resp_tx, resp_rx) = oneshot::channel();
+        let setup = (|| {
+            let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+            let out = store.data_mut().http().new_response_outparam(resp_tx)?;
+            Ok::<_, wasmtime::Error>((req, out))
+        })();
+        let (req, out) = match setup {
+            Ok(v) => v,
+            Err(e) => {
+                return (
+                    Err(SandboxError::Guest(format!("bad request: {e}"))),
+                    done,
+                );
+            }
+        };
+
+        let pre = self.pre.clone();
+        let tick = self.tick;
+        tokio::spawn(async move {
+            let start = Instant::now();
+            let run = async {
+                let proxy = pre.instantiate_async(&mut store).await.map_err(|e| (e, true))?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+                    .map_err(|e| (e, false))
+            };
+            let result = tokio::time::timeout(limits.timeout, run).await;
+            let host = store.data();
+            let outcome = match result {
+                Err(_elapsed) => Outcome::Failed(SandboxError::Timeout(limits.timeout)),
+                Ok(Ok(())) => Outcome::Finished,
+                Ok(Err(_)) if host.cpu_exceeded => {
+                    Outcome::Failed(SandboxError::CpuLimit(limits.cpu))
+                }
+                Ok(Err(_)) if host.limiter.denied => {
+                    Outcome::Failed(SandboxError::MemoryLimit(limits.memory))
+                }
+                Ok(Err((e, true))) => Outcome::Failed(instantiate_error(&e)),
+                Ok(Err((e, false))) => Outcome::Failed(SandboxError::Trap(trap_reason(&e))),
+            };
+            let completion = Completion {
+                outcome,
+                logs: CapturedLogs::collect(&host.stdout, &host.stderr),
+                elapsed: start.elapsed(),
+                cpu: tick * host.cpu_ticks as u32,
+            };
+            // Dropping the store ends any response body still streaming.
+            drop(store);
+            let _ = done_tx.send(completion);
+        });
+
+        match resp_rx.await {
+            Ok(Ok(resp)) => (Ok(resp), done),
+            Ok(Err(code)) => (Err(SandboxError::Guest(format!("{code:?}"))), done),
+            // The guest's task ended without setting a response: its
+            // completion says why.
+            Err(_) => {
+                let completion = done.wait().await;
+                let err = match &completion.outcome {
+                    Outcome::Failed(e) => e.clone(),
+                    Outcome::Finished => SandboxError::NoResponse,
+                };
+                let (tx, rx) = oneshot::channel();
+                let _ = tx.send(completion);
+                (Err(err), CompletionHandle(rx))
+            }
+        }
+    }
+}
+
+fn instantiate_error(e: &wasmtime::Error) -> SandboxError {
+    let msg = format!("{e:#}");
+    if msg.contains("pool") || msg.contains("concurrent") {
+        SandboxError::Capacity(first_line(&msg))
+    } else {
+        SandboxError::Trap(first_line(&msg))
+    }
+}
+
+/// A short reason for a trap, without host internals: the trap code if any.
+fn trap_reason(e: &wasmtime::Error) -> String {
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        return format!("wasm trap: {trap}");
+    }
+    first_line(&format!("{e}"))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,123 @@
+//! The per-request state a `Store` carries: WASI context, `wasi:http`
+//! context, the resource table, the memory limiter and the CPU meter.
+
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::logs::LogPipe;
+
+/// Limits that apply to one instance handling one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceLimits {
+    /// Maximum linear memory (bytes), all memories of the instance together.
+    pub memory: u64,
+    /// CPU time the guest may spend executing WebAssembly.
+    pub cpu: Duration,
+    /// Wall-clock time for the whole request, response body included.
+    pub timeout: Duration,
+}
+
+impl Default for InstanceLimits {
+    fn default() -> Self {
+        InstanceLimits {
+            memory: 64 << 20,
+            cpu: Duration::from_secs(1),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Enforces the memory limit and remembers that it was hit, so that the
+/// trap which usually follows (an allocator abort) is reported as what it is.
+pub(crate) struct MemoryLimiter {
+    pub(crate) limit: u64,
+    pub(crate) used: u64,
+    pub(crate) denied: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let growth = (desired - current) as u64;
+        if self.used + growth > self.limit {
+            self.denied = true;
+            return Ok(false);
+        }
+        self.used += growth;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// `wasi:http` hooks: outgoing requests are denied. Outbound access is a
+/// capability a service must be granted; none is granted yet.
+pub(crate) struct DenyOutbound;
+
+impl WasiHttpHooks for DenyOutbound {
+    fn send_request(
+        &mut self,
+        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// The `T` of every `Store<T>`.
+pub(crate) struct Host {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) hooks: DenyOutbound,
+    pub(crate) table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) cpu_ticks: u64,
+    pub(crate) cpu_exceeded: bool,
+    pub(crate) stdout: LogPipe,
+    pub(crate) stderr: LogPipe,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}

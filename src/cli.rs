@@ -1,0 +1,355 @@
+//! The command line: what `mote` accepts, and its help.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mote_client::{DEFAULT_ADMIN_URL, Method};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mote",
+    version,
+    about = "Mote: a self-hosted nanoservices platform",
+    long_about = "Mote: a self-hosted nanoservices platform.\n\n\
+        Apps are folders holding a manifest (mote.toml) and WebAssembly components \
+        (wasi:http). `mote serve` runs a node: a data plane serving the apps' routes \
+        and an admin API to manage them. The other commands talk to a node's admin API.",
+    after_help = "Examples:\n  \
+        mote serve --app examples/hello       run a node serving one app\n  \
+        mote deploy examples/hello            deploy (or update) an app\n  \
+        mote ls                               list the deployed apps\n  \
+        mote invoke hello --path /hello       send the app a request\n\n\
+        Run `mote help COMMAND` for a command's options and examples.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Print only errors and the data asked for: no progress bar, no confirmations
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Serve(ServeArgs),
+    Deploy(DeployArgs),
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    Show(ShowArgs),
+    Versions(VersionsArgs),
+    Rollback(RollbackArgs),
+    #[command(visible_alias = "delete")]
+    Rm(RmArgs),
+    Invoke(InvokeArgs),
+    Health(HealthArgs),
+}
+
+/// How to reach a node's admin API (the options of every client command).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct Connection {
+    /// The node's admin API: a URL, or HOST:PORT
+    #[arg(long, env = "MOTE_ADMIN", value_name = "URL", default_value = DEFAULT_ADMIN_URL)]
+    pub admin: String,
+
+    /// The admin token [default: read from <DATA_DIR>/admin-token]
+    #[arg(long, env = "MOTE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// The node's data directory, where the admin token is read from when
+    /// --token is not given [default: $HOME/.local/share/mote]
+    #[arg(long, env = "MOTE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The format of `mote serve`'s logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+/// Run a node: the data plane and the admin API
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run a node until interrupted (Ctrl-C or SIGTERM): the data plane serves the \
+        deployed apps' routes on --listen, the admin API (used by the other commands) \
+        listens on --admin.\n\n\
+        Deployed apps are kept in the data directory and served again after a restart. \
+        The admin token is written to <DATA_DIR>/admin-token on first start. Logs go to \
+        stderr; set their level with RUST_LOG (default: info).",
+    after_help = "Examples:\n  \
+        mote serve --app examples/hello\n  \
+        mote serve --listen 0.0.0.0:8080 --admin 127.0.0.1:8081 --data-dir /var/lib/mote\n  \
+        RUST_LOG=debug mote serve --log-format json"
+)]
+pub struct ServeArgs {
+    /// An app folder (holding mote.toml) to deploy at start-up; repeatable
+    #[arg(long = "app", value_name = "DIR")]
+    pub apps: Vec<PathBuf>,
+
+    /// Address of the data plane
+    #[arg(long, env = "MOTE_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen_addr)]
+    pub listen: SocketAddr,
+
+    /// Address of the admin API
+    #[arg(long = "admin", env = "MOTE_ADMIN_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:8081", value_parser = parse_listen_addr)]
+    pub admin: SocketAddr,
+
+    /// Where deployments, compiled code and the admin token are kept
+    /// [default: $HOME/.local/share/mote]
+    #[arg(long, env = "MOTE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Format of the logs
+    #[arg(long, env = "MOTE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Deploy an app folder (a new version of the app)
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Deploy the app in DIR: the folder holding mote.toml and the WebAssembly \
+        files it names. The manifest is checked here first; then the folder is uploaded \
+        and the node compiles it. The new version goes live only once it is ready, and \
+        if anything fails the previous version keeps serving.",
+    after_help = "Examples:\n  \
+        mote deploy examples/hello\n  \
+        mote deploy . --admin http://10.0.0.5:8081 --token \"$TOKEN\""
+)]
+pub struct DeployArgs {
+    /// The app's folder (or its mote.toml)
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// List the deployed apps
+#[derive(Debug, Args)]
+#[command(
+    long_about = "List the deployed apps: name, live version, services and when the live \
+        version was deployed (UTC).",
+    after_help = "Examples:\n  \
+        mote ls\n  \
+        mote ls --json"
+)]
+pub struct LsArgs {
+    /// Print JSON (as the admin API answers) instead of a table
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Show an app: its live version, services, routes and limits
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+        mote show hello\n  \
+        mote show hello --json")]
+pub struct ShowArgs {
+    /// The app's name
+    pub app: String,
+
+    /// Print JSON (as the admin API answers)
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// List the kept versions of an app
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+        mote versions hello\n  \
+        mote versions hello --json")]
+pub struct VersionsArgs {
+    /// The app's name
+    pub app: String,
+
+    /// Print JSON (as the admin API answers)
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Make the version before the live one live again
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+        mote rollback hello\n  \
+        mote versions hello      see which versions are kept")]
+pub struct RollbackArgs {
+    /// The app's name
+    pub app: String,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Stop serving an app and delete all its versions
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+        mote rm hello")]
+pub struct RmArgs {
+    /// The app's name
+    pub app: String,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Send one request to an app and print its response
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Send one request to an app through the admin API and print the response's \
+        body to stdout, as is. The request is routed by --path among the app's own routes \
+        (hosts are ignored). Exits with 0 when the app answers 2xx or 3xx, 1 otherwise.\n\n\
+        Without -X, the method is GET, or POST when a body is given with -d or --data-file.",
+    after_help = "Examples:\n  \
+        mote invoke hello --path /hello\n  \
+        mote invoke hello --path '/hello?name=you' -i\n  \
+        mote invoke echo --path /echo -X PUT -H 'Content-Type: application/json' -d '{\"a\": 1}'\n  \
+        cat photo.jpg | mote invoke thumbs --path /resize --data-file -"
+)]
+pub struct InvokeArgs {
+    /// The app's name
+    pub app: String,
+
+    /// The request's path inside the app, with its query string if any
+    #[arg(long, value_name = "PATH")]
+    pub path: String,
+
+    /// The method [default: GET, or POST with a body]
+    #[arg(short = 'X', long = "request", value_name = "METHOD", value_parser = parse_method)]
+    pub method: Option<Method>,
+
+    /// A request header; repeatable
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// The request's body
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "data_file"
+    )]
+    pub data: Option<String>,
+
+    /// Read the request's body from FILE ("-" for stdin)
+    #[arg(long = "data-file", value_name = "FILE")]
+    pub data_file: Option<PathBuf>,
+
+    /// Print the response's status and headers before its body
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Check that a node is up, and summarise it
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+        mote health\n  \
+        mote health --admin 127.0.0.1:9081 --json")]
+pub struct HealthArgs {
+    /// Print JSON (as the admin API answers)
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// A listen address: `HOST:PORT` (the host may be a name, like
+/// `localhost:8080`), optionally written as an `http://` URL.
+fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
+    let bare = text
+        .strip_prefix("http://")
+        .unwrap_or(text)
+        .trim_end_matches('/');
+    if let Ok(addr) = bare.parse() {
+        return Ok(addr);
+    }
+    match bare.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("{text:?} resolves to no address")),
+        Err(_) => Err(format!(
+            "expected an address like 127.0.0.1:8080, got {text:?}"
+        )),
+    }
+}
+
+/// A method, like `get` or `PATCH` (upper-cased).
+fn parse_method(text: &str) -> Result<Method, String> {
+    Method::from_bytes(text.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("invalid method {text:?}"))
+}
+
+/// A header written `Name: value`.
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected a header like 'Name: value', got {text:?}"))?;
+    let name = name.trim();
+    let value = value.trim();
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid header name {name:?}"))?;
+    http::HeaderValue::from_str(value).map_err(|_| format!("invalid value of header {name:?}"))?;
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen_addr("127.0.0.1:8081").unwrap(),
+            "127.0.0.1:8081".parse().unwrap()
+        );
+        assert_eq!(
+            parse_listen_addr("http://0.0.0.0:80/").unwrap(),
+            "0.0.0.0:80".parse().unwrap()
+        );
+        assert!(
+            parse_listen_addr("localhost:8080")
+                .unwrap()
+                .ip()
+                .is_loopback()
+        );
+        assert!(parse_listen_addr("8080").is_err());
+    }
+
+    #[test]
+    fn headers_and_methods() {
+        assert_eq!(
+            parse_header("Content-Type:  text/plain ").unwrap(),
+            ("Content-Type".to_owned(), "text/plain".to_owned())
+        );
+        assert_eq!(parse_header("X-Empty:").unwrap().1, "");
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+        assert_eq!(parse_method("patch").unwrap(), Method::PATCH);
+        assert!(parse_method("BAD METHOD").is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! `mote serve`: runs a node.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result};
+use mote_node::NodeConfig;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{LogFormat, ServeArgs};
+
+pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => crate::default_data_dir()
+            .context("no data directory: HOME is not set; pass --data-dir")?,
+    };
+    init_tracing(args.log_format, quiet);
+    let config = NodeConfig {
+        listen: args.listen,
+        admin: args.admin,
+        data_dir,
+        apps: args.apps,
+        ..NodeConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(mote_node::run(config))
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`, or `warn` with
+/// `--quiet`).
+fn init_tracing(format: LogFormat, quiet: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(if quiet { "warn" } else { "info" }));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,304 @@
+//! The admin API: token, OpenAPI conformance, and the CLI on top of it.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::harness::{Node, admin, app_dir, hello_manifest, http, tar_of};
+
+fn openapi() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json"))
+                .unwrap();
+        serde_json::from_str(&text).unwrap()
+    })
+}
+
+/// Check a response against the schema `docs/openapi.json` gives for this
+/// path template, method and status.
+fn conforms(template: &str, method: &str, status: u16, body: &Value) {
+    let doc = openapi();
+    let op = &doc["paths"][template][method];
+    assert!(
+        op.is_object(),
+        "{method} {template} is not in the OpenAPI document"
+    );
+    let mut resp = &op["responses"][status.to_string()];
+    assert!(
+        resp.is_object(),
+        "{method} {template} does not document status {status}"
+    );
+    if let Some(r) = resp["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        resp = &doc["components"]["responses"][name];
+    }
+    let schema = &resp["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {template} {status} has no JSON schema"
+    );
+    // Validate with the whole document as the root so `$ref`s resolve.
+    let mut root = doc.clone();
+    root.as_object_mut().unwrap().insert(
+        "$schema".into(),
+        "https://json-schema.org/draft/2020-12/schema".into(),
+    );
+    for (k, v) in schema.as_object().unwrap() {
+        root.as_object_mut().unwrap().insert(k.clone(), v.clone());
+    }
+    let validator = jsonschema::validator_for(&root).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {template} {status}: {errors:?}\nbody: {body}"
+    );
+}
+
+fn call(
+    node: &Node,
+    client: &reqwest::blocking::Client,
+    method: &str,
+    path: &str,
+    template: &str,
+    body: Option<Vec<u8>>,
+) -> (u16, Value) {
+    let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let mut req = client.request(m, node.admin_url(path));
+    if let Some(b) = body {
+        req = req.header("content-type", "application/x-tar").body(b);
+    }
+    let resp = req.send().unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    if status != 204 {
+        conforms(template, method, status, &value);
+    }
+    (status, value)
+}
+
+#[test]
+fn every_endpoint_answers_as_the_openapi_document_says() {
+    let data = tempfile::tempdir().unwrap();
+    let node = Node::start(data.path(), &[]);
+    let c = admin(&node);
+    let dir = app_dir(&hello_manifest("api", "/api"), &[("hello.wasm", "hello")]);
+    let tar = tar_of(dir.path());
+
+    let (s, health) = call(&node, &http(), "get", "/v1/health", "/v1/health", None);
+    assert_eq!(s, 200);
+    assert_eq!(health["apps"], 0);
+    assert_eq!(
+        call(
+            &node,
+            &c,
+            "put",
+            "/v1/apps/api",
+            "/v1/apps/{app}",
+            Some(tar.clone())
+        )
+        .0,
+        201
+    );
+    assert_eq!(
+        call(
+            &node,
+            &c,
+            "put",
+            "/v1/apps/api",
+            "/v1/apps/{app}",
+            Some(tar)
+        )
+        .0,
+        201
+    );
+    assert_eq!(
+        call(
+            &node,
+            &c,
+            "put",
+            "/v1/apps/api",
+            "/v1/apps/{app}",
+            Some(b"not a tar".to_vec())
+        )
+        .0,
+        400
+    );
+    let (s, list) = call(&node, &c, "get", "/v1/apps", "/v1/apps", None);
+    assert_eq!(s, 200);
+    assert_eq!(list[0]["name"], "api");
+    assert_eq!(list[0]["version"], 2);
+    let (s, show) = call(&node, &c, "get", "/v1/apps/api", "/v1/apps/{app}", None);
+    assert_eq!(s, 200);
+    assert_eq!(show["services"][0]["routes"][0], "/api");
+    assert_eq!(show["services"][0]["limits"]["memory_bytes"], 64 << 20);
+    assert_eq!(
+        call(&node, &c, "get", "/v1/apps/nope", "/v1/apps/{app}", None).0,
+        404
+    );
+    let (s, versions) = call(
+        &node,
+        &c,
+        "get",
+        "/v1/apps/api/versions",
+        "/v1/apps/{app}/versions",
+        None,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    assert_eq!(
+        call(
+            &node,
+            &c,
+            "post",
+            "/v1/apps/api/rollback",
+            "/v1/apps/{app}/rollback",
+            None
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &node,
+            &c,
+            "post",
+            "/v1/apps/api/rollback",
+            "/v1/apps/{app}/rollback",
+            None
+        )
+        .0,
+        409
+    );
+    assert_eq!(
+        call(
+            &node,
+            &c,
+            "get",
+            "/v1/apps/nope/versions",
+            "/v1/apps/{app}/versions",
+            None
+        )
+        .0,
+        404
+    );
+    let (s, health) = call(&node, &http(), "get", "/v1/health", "/v1/health", None);
+    assert_eq!((s, health["apps"].as_u64()), (200, Some(1)));
+    assert_eq!(
+        call(&node, &c, "delete", "/v1/apps/api", "/v1/apps/{app}", None).0,
+        204
+    );
+    assert_eq!(
+        call(&node, &c, "delete", "/v1/apps/api", "/v1/apps/{app}", None).0,
+        404
+    );
+}
+
+#[test]
+fn requests_without_the_token_get_401() {
+    let data = tempfile::tempdir().unwrap();
+    let node = Node::start(data.path(), &[]);
+    let token_file = data.path().join("admin-token");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let plain = http();
+    for (method, path) in [
+        ("get", "/v1/apps"),
+        ("put", "/v1/apps/x"),
+        ("get", "/v1/apps/x"),
+        ("delete", "/v1/apps/x"),
+        ("get", "/v1/apps/x/versions"),
+        ("post", "/v1/apps/x/rollback"),
+        ("post", "/v1/apps/x/invoke/"),
+    ] {
+        let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let resp = plain
+            .request(m.clone(), node.admin_url(path))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{method} {path}");
+        let body: Value = resp.json().unwrap();
+        assert!(body["error"].as_str().unwrap().contains("token"));
+        let resp = plain
+            .request(m, node.admin_url(path))
+            .bearer_auth("wrong")
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{method} {path} with a wrong token");
+    }
+    let (s, body) = call(&node, &plain, "get", "/v1/apps", "/v1/apps", None);
+    assert_eq!(s, 401);
+    assert!(body["error"].is_string());
+}
+
+#[test]
+fn cli_deploy_ls_show_invoke_rm() {
+    let data = tempfile::tempdir().unwrap();
+    let node = Node::start(data.path(), &[]);
+    let dir = app_dir(
+        "name = \"cli\"\n\n[services.echo]\nsource = \"echo.wasm\"\nroutes = [\"/e/*\"]\nenv = { GREETING = \"hi\" }\n",
+        &[("echo.wasm", "echo")],
+    );
+    let out = node.cli(&["deploy", dir.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deployed cli version 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = node.cli(&["ls"]);
+    let ls = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && ls.contains("cli"), "{ls}");
+
+    let out = node.cli(&["show", "cli", "--json"]);
+    let show: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(show["services"][0]["env"][0], "GREETING");
+
+    let out = node.cli(&[
+        "invoke",
+        "cli",
+        "--path",
+        "/e/x?y=1",
+        "-X",
+        "PUT",
+        "-d",
+        "payload",
+        "-H",
+        "X-Test: 1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "payload");
+
+    let out = node.cli(&["invoke", "cli", "--path", "/nowhere"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
+
+    let out = node.cli(&["rm", "cli"]);
+    assert!(out.status.success());
+    let out = node.cli(&["show", "cli"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("no app named \"cli\""), "{err}");
+}

@@ -1,0 +1,199 @@
+//! Every limit ends only the offending request, with the status that names it.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{Node, app_dir, http};
+
+fn limits_app() -> tempfile::TempDir {
+    app_dir(
+        r#"name = "limits"
+
+[services.spin]
+source = "spin.wasm"
+routes = ["/spin"]
+limits = { cpu = "100ms", timeout = "20s" }
+
+[services.slow]
+source = "slow.wasm"
+routes = ["/slow"]
+limits = { timeout = "300ms", concurrency = 1 }
+
+[services.single]
+source = "slow.wasm"
+routes = ["/single"]
+limits = { concurrency = 1 }
+
+[services.hog]
+source = "hog.wasm"
+routes = ["/hog", "/hog/*"]
+limits = { memory = "32MiB" }
+
+[services.trap]
+source = "trap.wasm"
+routes = ["/trap"]
+
+[services.echo]
+source = "echo.wasm"
+routes = ["/echo", "/echo/*"]
+limits = { request_body = "1KiB" }
+
+[services.big]
+source = "big.wasm"
+routes = ["/big"]
+limits = { response_body = "1KiB" }
+
+[services.hello]
+source = "hello.wasm"
+routes = ["/hello"]
+"#,
+        &[
+            ("spin.wasm", "spin"),
+            ("slow.wasm", "slow"),
+            ("hog.wasm", "hog"),
+            ("trap.wasm", "trap"),
+            ("echo.wasm", "echo"),
+            ("big.wasm", "big"),
+            ("hello.wasm", "hello"),
+        ],
+    )
+}
+
+fn get(node: &Node, path: &str) -> (u16, String, reqwest::header::HeaderMap) {
+    let resp = http().get(node.url(path)).send().unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, resp.text().unwrap(), headers)
+}
+
+#[test]
+fn infinite_loop_is_stopped_at_its_cpu_limit_while_others_answer() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    std::thread::scope(|s| {
+        let spinner = s.spawn(|| get(&node, "/spin"));
+        // While the loop burns, the neighbour keeps answering.
+        for _ in 0..5 {
+            assert_eq!(get(&node, "/hello").0, 200);
+        }
+        let (status, body, headers) = spinner.join().unwrap();
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("CPU time limit of 100ms exceeded"), "{body}");
+        assert_eq!(headers["x-mote-error"], "cpu-limit");
+    });
+    assert_eq!(get(&node, "/hello").0, 200);
+}
+
+#[test]
+fn wall_clock_limit_is_504() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    let start = Instant::now();
+    let (status, body, _) = get(&node, "/slow?ms=10000");
+    assert_eq!(status, 504, "{body}");
+    assert!(
+        body.contains("wall-clock limit of 300ms exceeded"),
+        "{body}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(9),
+        "the guest was not stopped"
+    );
+    assert_eq!(get(&node, "/slow?ms=10").1, "done");
+}
+
+#[test]
+fn memory_bomb_is_stopped_at_its_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    let (status, body, _) = get(&node, "/hog/8");
+    assert_eq!((status, body.as_str()), (200, "allocated 8 MiB"));
+    let (status, body, headers) = get(&node, "/hog/200");
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("memory limit of 32 MiB exceeded"), "{body}");
+    assert_eq!(headers["x-mote-error"], "memory-limit");
+    let (status, _, _) = get(&node, "/hog");
+    assert_eq!(status, 500);
+    assert_eq!(get(&node, "/hello").0, 200);
+}
+
+#[test]
+fn trap_is_500_with_a_short_reason_and_stderr_in_the_log() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    let (status, body, headers) = get(&node, "/trap");
+    assert_eq!(status, 500);
+    assert!(body.starts_with("the service crashed: wasm trap"), "{body}");
+    assert!(
+        !body.contains("/root") && !body.contains(".rs"),
+        "no host internals: {body}"
+    );
+    assert_eq!(headers["x-mote-error"], "trap");
+    assert!(node.wait_for_log("about to panic"));
+}
+
+#[test]
+fn request_body_over_the_limit_is_413_declared_or_streamed() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    let client = http();
+    let ok = client
+        .post(node.url("/echo"))
+        .body(vec![b'a'; 1024])
+        .send()
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.bytes().unwrap().len(), 1024);
+    // Declared by Content-Length: refused before the guest runs.
+    let resp = client
+        .post(node.url("/echo"))
+        .body(vec![b'a'; 1025])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    // Chunked, no length: caught while streaming.
+    let body = reqwest::blocking::Body::new(std::io::Cursor::new(vec![b'b'; 2048]));
+    let resp = client.post(node.url("/echo")).body(body).send().unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(resp.headers()["x-mote-error"], "request-too-large");
+}
+
+#[test]
+fn response_body_over_the_limit_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    let (status, body, _) = get(&node, "/big?bytes=1024");
+    assert_eq!((status, body.len()), (200, 1024));
+    let (status, body, headers) = get(&node, "/big?bytes=4096");
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("response body exceeds the limit of 1024 bytes"));
+    assert_eq!(headers["x-mote-error"], "response-too-large");
+}
+
+#[test]
+fn over_concurrency_is_503_with_retry_after() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    // Three requests at once to a service that takes one at a time.
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| get(&node, "/single?ms=1000")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let served = results.iter().filter(|r| r.0 == 200).count();
+    let refused: Vec<_> = results.iter().filter(|r| r.0 == 503).collect();
+    assert!(served >= 1, "{results:?}");
+    assert!(!refused.is_empty(), "{results:?}");
+    for (_, body, headers) in refused {
+        assert!(body.contains("concurrency limit of 1"), "{body}");
+        assert_eq!(headers["retry-after"], "1");
+        assert_eq!(headers["x-mote-error"], "overloaded");
+    }
+}

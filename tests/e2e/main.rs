@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `mote` binary, real HTTP over 127.0.0.1, real
+//! WebAssembly guests built from `guests/`.
+
+mod harness;
+
+mod admin;
+mod deploy;
+mod limits;
+mod serving;
