@@ -20,8 +20,7 @@ use mote_client::{DEFAULT_ADMIN_URL, Method};
         mote deploy examples/hello            deploy (or update) an app\n  \
         mote ls                               list the deployed apps\n  \
         mote invoke hello --path /hello       send the app a request\n\n\
-        Run `mote help COMMAND` for a command's options and examples.",
-    propagate_version = true
+        Run `mote help COMMAND` for a command's options and examples."
 )]
 pub struct Cli {
     /// Print only errors and the data asked for: no progress bar, no confirmations
@@ -219,7 +218,7 @@ pub struct RmArgs {
         mote invoke hello --path /hello\n  \
         mote invoke hello --path '/hello?name=you' -i\n  \
         mote invoke echo --path /echo -X PUT -H 'Content-Type: application/json' -d '{\"a\": 1}'\n  \
-        cat photo.jpg | mote invoke thumbs --path /resize --data-file -"
+        cat body.json | mote invoke echo --path /echo/json --data-file -"
 )]
 pub struct InvokeArgs {
     /// The app's name

@@ -115,6 +115,19 @@ fn failed_deploys_keep_the_old_version_serving() {
         "mote.toml:6: services.hello.limits.memory: expected a size like \"64MiB\", got \"lots\""
     );
 
+    // A limit above the node's maximum.
+    std::fs::write(
+        broken.path().join("mote.toml"),
+        "name = \"keep\"\n\n[services.hello]\nsource = \"hello.wasm\"\nroutes = [\"/keep\"]\nlimits = { memory = \"2GiB\" }\n",
+    )
+    .unwrap();
+    let (status, body) = deploy(&node, broken.path(), "keep");
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"],
+        "services.hello.limits.memory: 2GiB is above this node's maximum of 1GiB"
+    );
+
     // The manifest names another app than the URL.
     let (status, _) = deploy(&node, good.path(), "other-name");
     assert_eq!(status, 400);
@@ -232,7 +245,8 @@ fn restart_and_kill_9_keep_every_acknowledged_deploy() {
     assert_eq!(text(&node, "/first").0, 200);
     // The compiled-code cache was used: nothing was compiled on this start.
     assert!(
-        node.logs().contains("component loaded from the compiled-code cache"),
+        node.logs()
+            .contains("component loaded from the compiled-code cache"),
         "{}",
         node.logs()
     );

@@ -61,10 +61,10 @@ impl Node {
             std::thread::spawn(move || {
                 let mut tx = Some(tx);
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if line.contains("mote node started") {
-                        if let Some(tx) = tx.take() {
-                            let _ = tx.send(line.clone());
-                        }
+                    if line.contains("mote node started")
+                        && let Some(tx) = tx.take()
+                    {
+                        let _ = tx.send(line.clone());
                     }
                     let mut l = logs.lock().unwrap();
                     l.push_str(&line);

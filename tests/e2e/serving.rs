@@ -166,8 +166,14 @@ fn guest_output_is_attached_to_the_request_log_line() {
     assert!(node.wait_for_log("stdout line 99"));
     let logs = node.logs();
     let line = logs.lines().find(|l| l.contains("stdout line 99")).unwrap();
-    assert!(!line.contains("stdout line 19999"), "kept beyond the capacity");
-    assert!(!line.contains("log_dropped=0"), "dropped bytes are counted: {line}");
+    assert!(
+        !line.contains("stdout line 19999"),
+        "kept beyond the capacity"
+    );
+    assert!(
+        !line.contains("log_dropped=0"),
+        "dropped bytes are counted: {line}"
+    );
 }
 
 #[test]

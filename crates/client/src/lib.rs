@@ -592,7 +592,7 @@ pub fn bundle_dir(dir: &Path) -> Result<(String, Vec<u8>), ClientError> {
 fn normalize_source(source: &Path) -> Result<String, String> {
     let outside = || {
         format!(
-            "expected a path inside the app's folder, got {:?}",
+            "expected a path inside the app's folder, without \"..\", got {:?}",
             source.to_string_lossy()
         )
     };

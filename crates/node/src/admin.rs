@@ -33,7 +33,12 @@ pub struct AdminState {
 
 impl AdminState {
     /// State over a registry and data plane, guarded by `token`.
-    pub fn new(registry: Arc<Registry>, dataplane: DataPlane, token: String, config: &NodeConfig) -> Self {
+    pub fn new(
+        registry: Arc<Registry>,
+        dataplane: DataPlane,
+        token: String,
+        config: &NodeConfig,
+    ) -> Self {
         AdminState {
             registry,
             dataplane,
@@ -55,7 +60,9 @@ impl IntoResponse for ApiError {
 impl From<DeployError> for ApiError {
     fn from(e: DeployError) -> Self {
         let status = match &e {
-            DeployError::Bundle(_) | DeployError::NameMismatch { .. } => StatusCode::BAD_REQUEST,
+            DeployError::Bundle(_)
+            | DeployError::NameMismatch { .. }
+            | DeployError::AboveNodeLimit(_) => StatusCode::BAD_REQUEST,
             DeployError::RouteConflict(_) => StatusCode::CONFLICT,
             DeployError::Load { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             DeployError::Store(StoreError::NoSuchApp(_)) => StatusCode::NOT_FOUND,
@@ -90,7 +97,10 @@ pub async fn serve(listener: TcpListener, state: AdminState, mut shutdown: watch
     let stop = async move {
         let _ = shutdown.changed().await;
     };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+    {
         tracing::error!(error = %e, "admin API stopped");
     }
 }
@@ -173,10 +183,16 @@ async fn list(State(state): State<AdminState>) -> Json<Vec<AppSummary>> {
 }
 
 fn no_such_app(app: &str) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, StoreError::NoSuchApp(app.to_string()).to_string())
+    ApiError(
+        StatusCode::NOT_FOUND,
+        StoreError::NoSuchApp(app.to_string()).to_string(),
+    )
 }
 
-async fn show(State(state): State<AdminState>, Path(app): Path<String>) -> Result<Json<AppDetail>, ApiError> {
+async fn show(
+    State(state): State<AdminState>,
+    Path(app): Path<String>,
+) -> Result<Json<AppDetail>, ApiError> {
     let live = state.registry.live();
     let a = live.apps.get(&app).ok_or_else(|| no_such_app(&app))?;
     Ok(Json(detail(a)))
@@ -193,10 +209,18 @@ async fn deploy(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the archive is larger than this node accepts ({} bytes)", state.max_upload),
+                format!(
+                    "the archive is larger than this node accepts ({} bytes)",
+                    state.max_upload
+                ),
             ));
         }
-        Err(e) => return Err(ApiError(StatusCode::BAD_REQUEST, format!("reading the upload: {e}"))),
+        Err(e) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("reading the upload: {e}"),
+            ));
+        }
     };
     let bundle = Bundle::from_tar(&bytes).map_err(DeployError::from)?;
     let version = state.registry.deploy(&app, bundle).await?;
@@ -204,13 +228,19 @@ async fn deploy(
     Ok((StatusCode::CREATED, Json(detail(&version))))
 }
 
-async fn delete(State(state): State<AdminState>, Path(app): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AdminState>,
+    Path(app): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.registry.delete(&app).await?;
     tracing::info!(app = %app, "deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn versions(State(state): State<AdminState>, Path(app): Path<String>) -> Result<Json<Vec<Version>>, ApiError> {
+async fn versions(
+    State(state): State<AdminState>,
+    Path(app): Path<String>,
+) -> Result<Json<Vec<Version>>, ApiError> {
     let (all, current) = state.registry.versions(&app)?;
     Ok(Json(
         all.into_iter()
@@ -223,13 +253,20 @@ async fn versions(State(state): State<AdminState>, Path(app): Path<String>) -> R
     ))
 }
 
-async fn rollback(State(state): State<AdminState>, Path(app): Path<String>) -> Result<Json<AppDetail>, ApiError> {
+async fn rollback(
+    State(state): State<AdminState>,
+    Path(app): Path<String>,
+) -> Result<Json<AppDetail>, ApiError> {
     let version = state.registry.rollback(&app).await?;
     tracing::info!(app = %app, version = version.version(), "rolled back");
     Ok(Json(detail(&version)))
 }
 
-async fn invoke(State(state): State<AdminState>, Path(params): Path<Vec<(String, String)>>, req: Request) -> Response {
+async fn invoke(
+    State(state): State<AdminState>,
+    Path(params): Path<Vec<(String, String)>>,
+    req: Request,
+) -> Response {
     let app = params
         .iter()
         .find(|(k, _)| k == "app")
@@ -245,10 +282,16 @@ async fn invoke(State(state): State<AdminState>, Path(params): Path<Vec<(String,
     };
     parts.uri = match pq.parse::<Uri>() {
         Ok(u) => u,
-        Err(e) => return ApiError(StatusCode::BAD_REQUEST, format!("invalid path: {e}")).into_response(),
+        Err(e) => {
+            return ApiError(StatusCode::BAD_REQUEST, format!("invalid path: {e}")).into_response();
+        }
     };
     parts.headers.remove(header::AUTHORIZATION);
     let body = body.map_err(|e| BodyError::InternalError(Some(e.to_string())));
     let req = http::Request::from_parts(parts, body);
-    state.dataplane.dispatch(req, Scope::App(&app)).await.map(axum::body::Body::new)
+    state
+        .dataplane
+        .dispatch(req, Scope::App(&app))
+        .await
+        .map(axum::body::Body::new)
 }

@@ -13,7 +13,7 @@ use mote_manifest::{App, MANIFEST_FILE, ManifestError};
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     /// The manifest is invalid (the message names file, line and field).
-    #[error("{0}")]
+    #[error(transparent)]
     Manifest(#[from] ManifestError),
     /// The archive or folder could not be read.
     #[error("{0}")]

@@ -51,7 +51,12 @@ impl DataPlane {
 
     /// Accept connections until `shutdown` turns true, then wait up to
     /// `drain` for open connections to finish their requests.
-    pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>, drain: Duration) {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+        drain: Duration,
+    ) {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -86,7 +91,10 @@ impl DataPlane {
             });
         }
         drop(listener);
-        if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(drain, graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("drain deadline reached; closing remaining connections");
         }
     }
@@ -148,7 +156,7 @@ impl DataPlane {
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<BodyError>,
     {
-        let limits = service.limits().clone();
+        let limits = *service.limits();
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -177,7 +185,10 @@ impl DataPlane {
         // Keep the concurrency slot until the guest has really finished.
         let completion = Some(hold_until_done(completion, permit));
         if too_big.load(Ordering::Relaxed) {
-            return (Err(RequestError::BodyTooLarge(limits.request_body)), completion);
+            return (
+                Err(RequestError::BodyTooLarge(limits.request_body)),
+                completion,
+            );
         }
         let response = match result {
             Ok(r) => r,
@@ -190,10 +201,16 @@ impl DataPlane {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if announced.is_some_and(|n| n > limits.response_body) {
-            return (Err(RequestError::ResponseTooLarge(limits.response_body)), completion);
+            return (
+                Err(RequestError::ResponseTooLarge(limits.response_body)),
+                completion,
+            );
         }
         let (body, _) = Limited::new(body, limits.response_body, Side::Response);
-        (Ok(Response::from_parts(parts, body.boxed_unsync())), completion)
+        (
+            Ok(Response::from_parts(parts, body.boxed_unsync())),
+            completion,
+        )
     }
 }
 

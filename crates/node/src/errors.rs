@@ -34,7 +34,7 @@ pub enum RequestError {
     #[error("response body exceeds the limit of {0} bytes")]
     ResponseTooLarge(u64),
     /// The sandbox stopped or failed the guest.
-    #[error("{0}")]
+    #[error(transparent)]
     Sandbox(#[from] SandboxError),
 }
 
@@ -83,9 +83,14 @@ impl RequestError {
         let mut resp = http::Response::new(mote_sandbox::full_body(format!("{self}\n")));
         *resp.status_mut() = self.status();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         h.insert("x-mote-error", HeaderValue::from_static(self.kind()));
-        if self.status() == StatusCode::SERVICE_UNAVAILABLE && !matches!(self, RequestError::Sandbox(SandboxError::CpuLimit(_))) {
+        if self.status() == StatusCode::SERVICE_UNAVAILABLE
+            && !matches!(self, RequestError::Sandbox(SandboxError::CpuLimit(_)))
+        {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
@@ -103,16 +108,35 @@ mod tests {
             (RequestError::NoRoute("/x".into()), 404, "no-route"),
             (RequestError::BodyTooLarge(10), 413, "request-too-large"),
             (RequestError::Overloaded(4), 503, "overloaded"),
-            (SandboxError::CpuLimit(Duration::from_millis(50)).into(), 503, "cpu-limit"),
-            (SandboxError::Timeout(Duration::from_secs(1)).into(), 504, "wall-clock-limit"),
-            (SandboxError::MemoryLimit(64 << 20).into(), 500, "memory-limit"),
-            (SandboxError::Trap("wasm trap: unreachable".into()).into(), 500, "trap"),
+            (
+                SandboxError::CpuLimit(Duration::from_millis(50)).into(),
+                503,
+                "cpu-limit",
+            ),
+            (
+                SandboxError::Timeout(Duration::from_secs(1)).into(),
+                504,
+                "wall-clock-limit",
+            ),
+            (
+                SandboxError::MemoryLimit(64 << 20).into(),
+                500,
+                "memory-limit",
+            ),
+            (
+                SandboxError::Trap("wasm trap: unreachable".into()).into(),
+                500,
+                "trap",
+            ),
         ];
         for (err, status, kind) in cases {
             let resp = err.to_response();
             assert_eq!(resp.status().as_u16(), status, "{err}");
             assert_eq!(resp.headers()["x-mote-error"], kind);
-            assert_eq!(resp.headers().contains_key("retry-after"), kind == "overloaded");
+            assert_eq!(
+                resp.headers().contains_key("retry-after"),
+                kind == "overloaded"
+            );
         }
         assert_eq!(
             RequestError::from(SandboxError::CpuLimit(Duration::from_millis(50))).to_string(),

@@ -71,7 +71,11 @@ impl Node {
         let dp = dataplane::DataPlane::new(registry.clone(), config.clone());
         let tasks = vec![
             tokio::spawn(dp.clone().serve(data, rx.clone(), config.drain)),
-            tokio::spawn(admin::serve(admin, admin::AdminState::new(registry.clone(), dp, token, &config), rx)),
+            tokio::spawn(admin::serve(
+                admin,
+                admin::AdminState::new(registry.clone(), dp, token, &config),
+                rx,
+            )),
         ];
         tracing::info!(%data_addr, %admin_addr, data_dir = %config.data_dir.display(), allocator = ?registry.sandbox().allocator(), "mote node started");
         Ok(Node {

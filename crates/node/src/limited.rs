@@ -89,16 +89,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::{BodyExt, Full};
+    use http_body_util::BodyExt;
 
     #[tokio::test]
     async fn passes_up_to_the_limit_and_flags_beyond() {
-        let body = Full::new(Bytes::from_static(b"12345")).map_err(|n| match n {});
+        let body = mote_sandbox::full_body("12345");
         let (ok, flag) = Limited::new(body, 5, Side::Request);
         assert_eq!(ok.collect().await.unwrap().to_bytes(), "12345");
         assert!(!flag.load(Ordering::Relaxed));
 
-        let body = Full::new(Bytes::from_static(b"123456")).map_err(|n| match n {});
+        let body = mote_sandbox::full_body("123456");
         let (over, flag) = Limited::new(body, 5, Side::Response);
         assert!(matches!(
             over.collect().await,

@@ -28,7 +28,13 @@ pub struct ServiceVersion {
 }
 
 impl ServiceVersion {
-    pub(crate) fn new(app: &str, version: u64, sha256: String, spec: Service, prepared: Prepared) -> Self {
+    pub(crate) fn new(
+        app: &str,
+        version: u64,
+        sha256: String,
+        spec: Service,
+        prepared: Prepared,
+    ) -> Self {
         let env = spec
             .env
             .iter()

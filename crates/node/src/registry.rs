@@ -28,7 +28,7 @@ use crate::pool::ServiceVersion;
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     /// The bundle or its manifest is invalid (400).
-    #[error("{0}")]
+    #[error(transparent)]
     Bundle(#[from] BundleError),
     /// The URL names a different app than the manifest (400).
     #[error("the manifest deploys app \"{manifest}\" but the request is for app \"{url}\"")]
@@ -38,6 +38,9 @@ pub enum DeployError {
         /// Name in the URL.
         url: String,
     },
+    /// A limit is above what this node allows (400).
+    #[error("{0}")]
+    AboveNodeLimit(String),
     /// A route is served by another app (409).
     #[error("{0}")]
     RouteConflict(String),
@@ -52,7 +55,7 @@ pub enum DeployError {
         error: LoadError,
     },
     /// No such app, or no earlier version (404 / 409).
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -98,7 +101,11 @@ pub struct Registry {
 
 fn route_pattern(r: &mote_manifest::Route, ignore_host: bool) -> Pattern {
     let host = if ignore_host { None } else { r.host.as_deref() };
-    let path = if r.wildcard && r.path == "/" { "" } else { &r.path };
+    let path = if r.wildcard && r.path == "/" {
+        ""
+    } else {
+        &r.path
+    };
     Pattern::new(host, path, r.wildcard).expect("manifest validated the route")
 }
 
@@ -122,7 +129,9 @@ impl Registry {
                 Ok(app) => {
                     apps.insert(name, Arc::new(app));
                 }
-                Err(e) => tracing::error!(app = %name, error = %e, "cannot restore app; skipping it"),
+                Err(e) => {
+                    tracing::error!(app = %name, error = %e, "cannot restore app; skipping it")
+                }
             }
         }
         let live = Self::build_live(apps).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -148,7 +157,10 @@ impl Registry {
 
     /// Deploy a bundle, unless it is identical to the live version. Returns
     /// the live app and whether a new version was made.
-    pub async fn deploy_if_changed(&self, bundle: Bundle) -> Result<(Arc<AppVersion>, bool), DeployError> {
+    pub async fn deploy_if_changed(
+        &self,
+        bundle: Bundle,
+    ) -> Result<(Arc<AppVersion>, bool), DeployError> {
         let (app, sources) = bundle.parse()?;
         if let Some(live) = self.live().apps.get(&app.name) {
             let same_sources = sources.len() == live.deployment.sources.len()
@@ -179,6 +191,17 @@ impl Registry {
         app: App,
         sources: BTreeMap<String, Vec<u8>>,
     ) -> Result<Arc<AppVersion>, DeployError> {
+        let max_memory = self.sandbox.max_memory();
+        for svc in app.services.values() {
+            if svc.limits.memory > max_memory {
+                return Err(DeployError::AboveNodeLimit(format!(
+                    "services.{}.limits.memory: {} is above this node's maximum of {}",
+                    svc.name,
+                    mote_manifest::format_size(svc.limits.memory),
+                    mote_manifest::format_size(max_memory)
+                )));
+            }
+        }
         let _guard = self.control.lock().await;
         let current = self.live();
         // Routes first: cheap, and a conflict should not cost a compile.
@@ -189,11 +212,14 @@ impl Registry {
         let mut prepared = BTreeMap::new();
         for (name, bytes) in &sources {
             let sha = mote_store::sha256_hex(bytes);
-            let p = self.load(&sha, bytes).await.map_err(|error| DeployError::Load {
-                service: name.clone(),
-                source_path: app.services[name].source.display().to_string(),
-                error,
-            })?;
+            let p = self
+                .load(&sha, bytes)
+                .await
+                .map_err(|error| DeployError::Load {
+                    service: name.clone(),
+                    source_path: app.services[name].source.display().to_string(),
+                    error,
+                })?;
             prepared.insert(name.clone(), p);
         }
         let manifest = serde_json::to_value(&app).expect("manifest serialises");
@@ -240,18 +266,27 @@ impl Registry {
         *self.live.write().unwrap() = Arc::new(live);
     }
 
-    fn check_routes(others: &BTreeMap<String, Arc<AppVersion>>, app: &App) -> Result<(), DeployError> {
+    fn check_routes(
+        others: &BTreeMap<String, Arc<AppVersion>>,
+        app: &App,
+    ) -> Result<(), DeployError> {
         let mut table: RouteTable<(String, String)> = RouteTable::new();
         for other in others.values() {
             for svc in other.app.services.values() {
                 for r in &svc.routes {
-                    let _ = table.insert(route_pattern(r, false), (other.app.name.clone(), svc.name.clone()));
+                    let _ = table.insert(
+                        route_pattern(r, false),
+                        (other.app.name.clone(), svc.name.clone()),
+                    );
                 }
             }
         }
         for svc in app.services.values() {
             for r in &svc.routes {
-                if let Err(c) = table.insert(route_pattern(r, false), (app.name.clone(), svc.name.clone())) {
+                if let Err(c) = table.insert(
+                    route_pattern(r, false),
+                    (app.name.clone(), svc.name.clone()),
+                ) {
                     return Err(DeployError::RouteConflict(format!(
                         "route \"{r}\" of service \"{}\" is already served by service \"{}\" of app \"{}\"",
                         svc.name, c.existing.1, c.existing.0
@@ -269,20 +304,37 @@ impl Registry {
                 for r in &svc.spec.routes {
                     routes
                         .insert(route_pattern(r, false), svc.clone())
-                        .map_err(|c| format!("route {} of app {} conflicts with app {}", c.pattern, app.name(), c.existing.app))?;
+                        .map_err(|c| {
+                            format!(
+                                "route {} of app {} conflicts with app {}",
+                                c.pattern,
+                                app.name(),
+                                c.existing.app
+                            )
+                        })?;
                 }
             }
         }
         Ok(Live { apps, routes })
     }
 
-    fn assemble(deployment: Deployment, app: App, mut prepared: BTreeMap<String, Prepared>) -> AppVersion {
+    fn assemble(
+        deployment: Deployment,
+        app: App,
+        mut prepared: BTreeMap<String, Prepared>,
+    ) -> AppVersion {
         let mut services = BTreeMap::new();
         let mut routes = RouteTable::new();
         for (name, spec) in &app.services {
             let sha = deployment.sources[name].clone();
             let p = prepared.remove(name).expect("every service was prepared");
-            let svc = Arc::new(ServiceVersion::new(&app.name, deployment.version, sha, spec.clone(), p));
+            let svc = Arc::new(ServiceVersion::new(
+                &app.name,
+                deployment.version,
+                sha,
+                spec.clone(),
+                p,
+            ));
             for r in &spec.routes {
                 // Hosts ignored: two routes differing only by host keep the first.
                 let _ = routes.insert(route_pattern(r, true), svc.clone());
@@ -304,11 +356,18 @@ impl Registry {
         let mut prepared = BTreeMap::new();
         for (name, sha) in &deployment.sources {
             let bytes = self.store.blob(sha)?;
-            let p = self.load(sha, &bytes).await.map_err(|error| DeployError::Load {
-                service: name.clone(),
-                source_path: app.services.get(name).map(|s| s.source.display().to_string()).unwrap_or_default(),
-                error,
-            })?;
+            let p = self
+                .load(sha, &bytes)
+                .await
+                .map_err(|error| DeployError::Load {
+                    service: name.clone(),
+                    source_path: app
+                        .services
+                        .get(name)
+                        .map(|s| s.source.display().to_string())
+                        .unwrap_or_default(),
+                    error,
+                })?;
             prepared.insert(name.clone(), p);
         }
         Ok(Self::assemble(deployment, app, prepared))

@@ -33,7 +33,11 @@ pub(crate) fn load_or_create(data_dir: &Path) -> anyhow::Result<String> {
 
 /// Compare without an early exit, so timing does not reveal a prefix match.
 pub(crate) fn equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]

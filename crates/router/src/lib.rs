@@ -57,7 +57,8 @@ impl Pattern {
                 if wildcard { "/*" } else { "" }
             )
         };
-        if !(path.is_empty() && wildcard) && !path.starts_with('/') {
+        let catch_all = path.is_empty() && wildcard;
+        if !catch_all && !path.starts_with('/') {
             return Err(PatternError::NoLeadingSlash(shown()));
         }
         if path.contains('*') {
@@ -232,7 +233,10 @@ mod tests {
         assert_eq!(t.lookup("x", "/api/v1"), Some(&"v1"));
         assert_eq!(t.lookup("x", "/api/v1/deep/er"), Some(&"v1"));
         assert_eq!(t.lookup("x", "/api/health"), Some(&"health"));
-        assert_eq!(t.lookup("Example.COM:8080", "/api/health"), Some(&"host-api"));
+        assert_eq!(
+            t.lookup("Example.COM:8080", "/api/health"),
+            Some(&"host-api")
+        );
         assert_eq!(t.lookup("example.com", "/other"), Some(&"catchall"));
     }
 
@@ -247,16 +251,37 @@ mod tests {
     #[test]
     fn conflicts_and_bad_patterns() {
         let mut t = table(&[("/a/*", "one")]);
-        let err = t.insert(Pattern::parse("/a/*").unwrap(), "two").unwrap_err();
+        let err = t
+            .insert(Pattern::parse("/a/*").unwrap(), "two")
+            .unwrap_err();
         assert_eq!(err.existing, "one");
         // Same path on a specific host is not a conflict.
-        t.insert(Pattern::parse("h.example/a/*").unwrap(), "two").unwrap();
-        assert!(matches!(Pattern::parse("a/b"), Err(PatternError::BadHost(_)) | Ok(_)));
-        assert!(matches!(Pattern::parse("nohost"), Err(PatternError::NoLeadingSlash(_))));
-        assert!(matches!(Pattern::parse("/a/*/b"), Err(PatternError::MisplacedWildcard(_))));
-        assert!(matches!(Pattern::parse("/a*"), Err(PatternError::MisplacedWildcard(_))));
-        assert!(matches!(Pattern::parse("b@d/x"), Err(PatternError::BadHost(_))));
-        assert_eq!(Pattern::parse("H.example/a/*").unwrap().to_string(), "h.example/a/*");
+        t.insert(Pattern::parse("h.example/a/*").unwrap(), "two")
+            .unwrap();
+        assert!(matches!(
+            Pattern::parse("a/b"),
+            Err(PatternError::BadHost(_)) | Ok(_)
+        ));
+        assert!(matches!(
+            Pattern::parse("nohost"),
+            Err(PatternError::NoLeadingSlash(_))
+        ));
+        assert!(matches!(
+            Pattern::parse("/a/*/b"),
+            Err(PatternError::MisplacedWildcard(_))
+        ));
+        assert!(matches!(
+            Pattern::parse("/a*"),
+            Err(PatternError::MisplacedWildcard(_))
+        ));
+        assert!(matches!(
+            Pattern::parse("b@d/x"),
+            Err(PatternError::BadHost(_))
+        ));
+        assert_eq!(
+            Pattern::parse("H.example/a/*").unwrap().to_string(),
+            "h.example/a/*"
+        );
         assert_eq!(Pattern::parse("/*").unwrap().to_string(), "/*");
     }
 }

@@ -8,21 +8,35 @@ use http_body_util::BodyExt;
 use mote_sandbox::{InstanceLimits, Invocation, Sandbox, SandboxConfig, empty_body};
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
     let wasm = std::fs::read(mote_test_guests::HELLO).unwrap();
     let prepared = sandbox.prepare(&sandbox.compile(&wasm).unwrap()).unwrap();
     let inv = Invocation::new(InstanceLimits::default());
     let mut group = c.benchmark_group("sandbox");
-    group.bench_function(format!("hello_instantiate_and_call_{:?}", sandbox.allocator()), |b| {
-        b.to_async(&rt).iter(|| async {
-            let req = http::Request::get("http://localhost/hello").body(empty_body()).unwrap();
-            let (resp, done) = prepared.handle(req, inv.clone()).await;
-            let body = resp.unwrap().into_body().collect().await.unwrap().to_bytes();
-            assert_eq!(&body[..], b"Hello from Mote!\n");
-            done.wait().await;
-        })
-    });
+    group.bench_function(
+        format!("hello_instantiate_and_call_{:?}", sandbox.allocator()),
+        |b| {
+            b.to_async(&rt).iter(|| async {
+                let req = http::Request::get("http://localhost/hello")
+                    .body(empty_body())
+                    .unwrap();
+                let (resp, done) = prepared.handle(req, inv.clone()).await;
+                let body = resp
+                    .unwrap()
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                assert_eq!(&body[..], b"Hello from Mote!\n");
+                done.wait().await;
+            })
+        },
+    );
     group.finish();
 }
 

@@ -145,17 +145,17 @@ impl Prepared {
 
         let (resp_tx, resp_rx) = oneshot::channel();
         let setup = (|| {
-            let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+            let req = store
+                .data_mut()
+                .http()
+                .new_incoming_request(Scheme::Http, req)?;
             let out = store.data_mut().http().new_response_outparam(resp_tx)?;
             Ok::<_, wasmtime::Error>((req, out))
         })();
         let (req, out) = match setup {
             Ok(v) => v,
             Err(e) => {
-                return (
-                    Err(SandboxError::Guest(format!("bad request: {e}"))),
-                    done,
-                );
+                return (Err(SandboxError::Guest(format!("bad request: {e}"))), done);
             }
         };
 
@@ -164,7 +164,10 @@ impl Prepared {
         tokio::spawn(async move {
             let start = Instant::now();
             let run = async {
-                let proxy = pre.instantiate_async(&mut store).await.map_err(|e| (e, true))?;
+                let proxy = pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(|e| (e, true))?;
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, req, out)

@@ -77,7 +77,11 @@ impl StdoutStream for LogPipe {
 }
 
 impl AsyncWrite for LogPipe {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let mut buf = self.buffer.lock().unwrap();
         let room = self.capacity.saturating_sub(buf.bytes.len());
         let keep = room.min(data.len());

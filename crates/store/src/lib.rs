@@ -342,10 +342,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let d1 = store
-            .deploy("shop", serde_json::json!({"v": 1}), &sources(&[("a", b"one")]))
+            .deploy(
+                "shop",
+                serde_json::json!({"v": 1}),
+                &sources(&[("a", b"one")]),
+            )
             .unwrap();
         let d2 = store
-            .deploy("shop", serde_json::json!({"v": 2}), &sources(&[("a", b"two")]))
+            .deploy(
+                "shop",
+                serde_json::json!({"v": 2}),
+                &sources(&[("a", b"two")]),
+            )
             .unwrap();
         assert_eq!((d1.version, d2.version), (1, 2));
         assert_eq!(store.current("shop").unwrap().manifest["v"], 2);
@@ -359,10 +367,17 @@ mod tests {
         ));
         // A deploy after a rollback gets a fresh number, never reusing one.
         let d3 = store
-            .deploy("shop", serde_json::json!({"v": 3}), &sources(&[("a", b"one")]))
+            .deploy(
+                "shop",
+                serde_json::json!({"v": 3}),
+                &sources(&[("a", b"one")]),
+            )
             .unwrap();
         assert_eq!(d3.version, 3);
-        assert_eq!(d3.sources["a"], d1.sources["a"], "identical blobs are shared");
+        assert_eq!(
+            d3.sources["a"], d1.sources["a"],
+            "identical blobs are shared"
+        );
         drop(store);
 
         // Everything is back after reopening.
@@ -376,9 +391,16 @@ mod tests {
             .deploy("other", serde_json::json!({}), &sources(&[("b", b"one")]))
             .unwrap();
         store.delete("shop").unwrap();
-        assert!(matches!(store.current("shop"), Err(StoreError::NoSuchApp(_))));
+        assert!(matches!(
+            store.current("shop"),
+            Err(StoreError::NoSuchApp(_))
+        ));
         assert!(store.blob(&d2.sources["a"]).is_err(), "unused blob removed");
-        assert_eq!(store.blob(&d1.sources["a"]).unwrap(), b"one", "shared blob kept");
+        assert_eq!(
+            store.blob(&d1.sources["a"]).unwrap(),
+            b"one",
+            "shared blob kept"
+        );
     }
 
     #[test]

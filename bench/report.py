@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""Turns the raw output of bench/run into a results file and the
+BENCHMARKS.md section between the bench:hello markers.
+
+    python3 bench/report.py --raw DIR --out bench/results/TS.md \
+        [--benchmarks BENCHMARKS.md] [--print-section]
+
+DIR holds meta.txt (key=value lines), wrk/r<round>-<tput|lat>-<server>.txt
+(wrk's output, '#' lines are ours), criterion.txt and
+criterion-estimates.txt ("<bench id> <path of estimates.json>" lines).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+from pathlib import Path
+
+START = "<!-- bench:hello:start -->"
+END = "<!-- bench:hello:end -->"
+
+LABELS = {
+    "mote": "Mote",
+    "workerd": "workerd",
+    "wasmtime": "wasmtime serve",
+    "mote-info": "Mote, info logs",
+}
+TARGET_WORKERD = 2.0  # Mote req/s >= 2x workerd
+TARGET_WASMTIME = 1.0  # Mote req/s >= wasmtime serve
+
+UNITS_US = {"us": 1.0, "ms": 1e3, "s": 1e6, "m": 60e6, "h": 3600e6}
+
+
+def duration_us(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError(f"unparsable wrk duration {text!r}")
+    return float(m.group(1)) * UNITS_US[m.group(2)]
+
+
+def parse_wrk(path):
+    """Numbers from one wrk run; errors collects anything suspicious."""
+    text = path.read_text(errors="replace")
+    run = {"file": path.name, "text": text, "errors": []}
+    for line in text.splitlines():
+        if line.startswith("# loadavg-before:"):
+            run["loadavg"] = line.split(":", 1)[1].split()[0]
+        elif line.startswith("# rc:"):
+            rc = int(line.split(":", 1)[1])
+            if rc != 0:
+                run["errors"].append(f"wrk exit status {rc}")
+    m = re.search(r"^Requests/sec:\s*([\d.]+)", text, re.M)
+    run["rps"] = float(m.group(1)) if m else None
+    m = re.search(r"^\s*(\d+) requests in ([\d.]+\w+),", text, re.M)
+    run["requests"] = int(m.group(1)) if m else None
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(rf"^\s*{pct}%\s+([\d.]+\w+)\s*$", text, re.M)
+        run[f"p{pct}"] = duration_us(m.group(1)) if m else None
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        c, r, w, t = map(int, m.groups())
+        if c + r + w + t:
+            run["errors"].append(f"socket errors: connect {c}, read {r}, write {w}, timeout {t}")
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m and int(m.group(1)):
+        run["errors"].append(f"{m.group(1)} non-2xx/3xx responses")
+    if run["rps"] is None:
+        run["errors"].append("no Requests/sec line")
+    if run["requests"] == 0:
+        run["errors"].append("no request completed")
+    return run
+
+
+def read_meta(raw):
+    meta = {}
+    for line in (raw / "meta.txt").read_text().splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            meta[k.strip()] = v.strip()
+    return meta
+
+
+def machine():
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": str(os.cpu_count()),
+        "model": model,
+        "memory": mem,
+        "kernel": platform.release(),
+    }
+
+
+def criterion(raw):
+    """[(bench id, median ns, mean ns, printed time line)]."""
+    out = []
+    est = raw / "criterion-estimates.txt"
+    if not est.exists():
+        return out
+    printed = (raw / "criterion.txt").read_text(errors="replace") if (raw / "criterion.txt").exists() else ""
+    for line in est.read_text().splitlines():
+        if not line.strip():
+            continue
+        bench_id, path = line.split(" ", 1)
+        data = json.loads(Path(path).read_text())
+        median = data["median"]["point_estimate"]
+        mean = data["mean"]["point_estimate"]
+        lo = data["median"]["confidence_interval"]["lower_bound"]
+        hi = data["median"]["confidence_interval"]["upper_bound"]
+        m = re.search(r"^\s*time:\s*\[(.*?)\]", printed, re.M)
+        out.append((bench_id, median, mean, (lo, hi), m.group(0).strip() if m else ""))
+    return out
+
+
+def fmt_ns(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.0f} ns"
+
+
+def fmt_us(us):
+    if us is None:
+        return "—"
+    if us >= 1000:
+        return f"{us / 1000:.2f} ms"
+    return f"{us:.0f} µs"
+
+
+def fmt_rps(x):
+    return "—" if x is None else f"{x:,.0f}"
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True, type=Path)
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--benchmarks", type=Path, help="BENCHMARKS.md to update")
+    ap.add_argument("--print-section", action="store_true")
+    a = ap.parse_args()
+
+    meta = read_meta(a.raw)
+    servers = meta["servers"].split()
+    rounds = int(meta["rounds"])
+    mach = machine()
+
+    runs = {}  # (kind, server) -> [run per round]
+    for kind in ("tput", "lat"):
+        for s in servers:
+            runs[(kind, s)] = []
+            for r in range(1, rounds + 1):
+                p = a.raw / "wrk" / f"r{r}-{kind}-{s}.txt"
+                run = parse_wrk(p) if p.exists() else {"file": p.name, "text": "", "errors": ["missing"], "rps": None}
+                run["round"] = r
+                runs[(kind, s)].append(run)
+
+    rps = {s: med(x["rps"] for x in runs[("tput", s)]) for s in servers}
+    lat_rps = {s: med(x["rps"] for x in runs[("lat", s)]) for s in servers}
+    p50 = {s: med(x.get("p50") for x in runs[("lat", s)]) for s in servers}
+    p99 = {s: med(x.get("p99") for x in runs[("lat", s)]) for s in servers}
+    errors = {s: [f"{x['file']}: {e}" for k in ("tput", "lat") for x in runs[(k, s)] for e in x["errors"]]
+              for s in servers}
+
+    def ratios(num, den):
+        per_round = []
+        for rn, rd in zip(runs[("tput", num)], runs[("tput", den)]):
+            per_round.append(rn["rps"] / rd["rps"] if rn["rps"] and rd["rps"] else None)
+        return per_round, med(per_round)
+
+    ratio_rows = []
+    for num in [s for s in ("mote", "mote-info") if s in servers]:
+        for den, target in (("workerd", TARGET_WORKERD), ("wasmtime", TARGET_WASMTIME)):
+            if den in servers:
+                per, m = ratios(num, den)
+                ratio_rows.append((num, den, target, per, m))
+
+    crit = criterion(a.raw)
+    any_errors = any(errors.values())
+    quick = meta.get("quick") == "1"
+    date = meta["timestamp"]
+    date_h = re.sub(r"T(\d\d)-(\d\d)-(\d\d)Z", r" \1:\2:\3 UTC", date)
+
+    # ---------------- the BENCHMARKS.md section ----------------
+    sec = []
+    sec.append(f"Command: `bench/run`{' --quick' if quick else ''} — {date_h}, "
+               f"{rounds} round(s) of {meta['duration']} s wrk runs, servers alternated each round; "
+               f"full run took {int(meta.get('elapsed_seconds', 0)) // 60} min {int(meta.get('elapsed_seconds', 0)) % 60} s. "
+               f"Raw numbers: `bench/results/{a.out.name}`.")
+    sec.append("")
+    sec.append(f"Machine: {mach['nproc']} CPUs ({mach['model']}), {mach['memory']} RAM, Linux {mach['kernel']}. "
+               "Load generator (wrk) and server share these CPUs.")
+    sec.append("")
+    sec.append(f"Versions: Mote `{meta['mote_rev']}` (release build); {meta['wasmtime_version']}; "
+               f"{meta['workerd_version']}; {meta.get('wrk_version', 'wrk')}; {meta.get('rustc_version', '')}.")
+    sec.append("")
+    header = "| | " + " | ".join(LABELS.get(s, s) for s in servers) + " |"
+    sec.append(header)
+    sec.append("|---" * (len(servers) + 1) + "|")
+    sec.append("| req/s, `wrk -t2 -c32` (median) | " + " | ".join(fmt_rps(rps[s]) for s in servers) + " |")
+    sec.append("| p50 latency, `wrk -t1 -c1 --latency` (median) | " + " | ".join(fmt_us(p50[s]) for s in servers) + " |")
+    sec.append("| p99 latency, `wrk -t1 -c1 --latency` (median) | " + " | ".join(fmt_us(p99[s]) for s in servers) + " |")
+    sec.append("| req/s at one connection (median) | " + " | ".join(fmt_rps(lat_rps[s]) for s in servers) + " |")
+    sec.append("| wrk errors (non-2xx, socket) | " + " | ".join(
+        ("**" + str(len(errors[s])) + " run(s) with errors**") if errors[s] else "none" for s in servers) + " |")
+    sec.append("")
+    sec.append("| Target (req/s, median of per-round ratios) | Per round | Ratio | Met? |")
+    sec.append("|---|---|---|---|")
+    for num, den, target, per, m in ratio_rows:
+        what = f"{LABELS[num]} ≥ {target:g}× {LABELS[den]}"
+        if num != "mote":
+            what += " (for information)"
+        per_s = ", ".join("—" if x is None else f"{x:.2f}" for x in per)
+        met = "—" if m is None else ("**yes**" if m >= target else "**NO**")
+        sec.append(f"| {what} | {per_s} | {'—' if m is None else f'{m:.2f}×'} | {met} |")
+    sec.append("")
+    if crit:
+        for bench_id, median, mean, (lo, hi), _ in crit:
+            sec.append(f"Criterion `cargo bench -p mote-sandbox --bench instantiate`: `{bench_id}` "
+                       f"median {fmt_ns(median)} per iteration (95% CI {fmt_ns(lo)} – {fmt_ns(hi)}; mean {fmt_ns(mean)}) "
+                       "— a fresh instance plus one handler call, no HTTP.")
+        if rps.get("mote"):
+            sec.append("")
+            sec.append(f"For comparison, Mote's served throughput is {rps['mote']:,.0f} req/s on "
+                       f"{mach['nproc']} CPUs shared with wrk, i.e. about {1e9 * int(mach['nproc']) / rps['mote'] / 1e3:.1f} µs "
+                       "of CPU per request in total (server + wrk + kernel).")
+    else:
+        sec.append("Criterion bench: not run.")
+    sec.append("")
+    sec.append("\"Mote\" runs with `RUST_LOG=warn` (the headline figure, and the one the targets are judged on); "
+               "\"Mote, info logs\" is the same binary with its default `info` logging, one line per request to a file.")
+    if any_errors:
+        sec.append("")
+        sec.append("**Warning: some wrk runs reported errors:** " +
+                   "; ".join(e for s in servers for e in errors[s]))
+    bad_after = [s for s in servers if meta.get(f"after_{s}", "ok") != "ok"]
+    if bad_after:
+        sec.append("")
+        sec.append("**Warning: no longer answering correctly after the load:** " + ", ".join(bad_after))
+    section = "\n".join(sec)
+
+    # ---------------- the results file ----------------
+    res = [f"# Mote hello benchmark — {date_h}{' (quick)' if quick else ''}", "", section, "", "## Every run", ""]
+    res.append("| Round | Kind | Server | req/s | p50 | p75 | p90 | p99 | requests | loadavg before | errors |")
+    res.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in range(1, rounds + 1):
+        for kind in ("tput", "lat"):
+            for s in servers:
+                x = runs[(kind, s)][r - 1]
+                res.append(f"| {r} | {'-t2 -c32' if kind == 'tput' else '-t1 -c1'} | {LABELS.get(s, s)} | "
+                           f"{fmt_rps(x.get('rps'))} | {fmt_us(x.get('p50'))} | {fmt_us(x.get('p75'))} | "
+                           f"{fmt_us(x.get('p90'))} | {fmt_us(x.get('p99'))} | {x.get('requests') or '—'} | "
+                           f"{x.get('loadavg', '—')} | {'; '.join(x['errors']) or 'none'} |")
+    res += ["", "## Metadata", "", "```"] + [f"{k}={v}" for k, v in meta.items()] + ["```", ""]
+    res += ["## Raw wrk output", ""]
+    for r in range(1, rounds + 1):
+        for kind in ("tput", "lat"):
+            for s in servers:
+                x = runs[(kind, s)][r - 1]
+                res += [f"### {x['file']}", "", "```", x["text"].rstrip(), "```", ""]
+    if (a.raw / "criterion.txt").exists():
+        res += ["## Criterion output", "", "```", (a.raw / "criterion.txt").read_text(errors="replace").rstrip(), "```", ""]
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text("\n".join(res))
+    print(f"wrote {a.out}", file=sys.stderr)
+
+    if a.print_section:
+        print(section)
+    if a.benchmarks:
+        text = a.benchmarks.read_text() if a.benchmarks.exists() else "# Benchmarks\n"
+        block = f"{START}\n{section}\n{END}"
+        if START in text and END in text:
+            pre, rest = text.split(START, 1)
+            _, post = rest.split(END, 1)
+            text = pre + block + post
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        a.benchmarks.write_text(text)
+        print(f"updated {a.benchmarks}", file=sys.stderr)
+
+    # Summary on stdout for the terminal.
+    print("\nreq/s medians: " + ", ".join(f"{LABELS.get(s, s)} {fmt_rps(rps[s])}" for s in servers))
+    for num, den, target, per, m in ratio_rows:
+        print(f"{LABELS[num]}/{LABELS[den]}: {'—' if m is None else f'{m:.2f}'} (target {target:g})")
+    if any_errors:
+        print("WARNING: wrk runs with errors — see the results file", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
