@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use mote_sandbox::{Body, BodyError, Outcome};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 
 use crate::NodeConfig;
 use crate::errors::RequestError;
@@ -130,9 +130,12 @@ impl DataPlane {
         let status = response.status().as_u16();
         match completion {
             // The guest may still be streaming its body: log when it is done.
-            Some(completion) => {
+            Some((completion, permit)) => {
                 tokio::spawn(async move {
                     let c = completion.wait().await;
+                    // The concurrency slot is held until the guest has
+                    // really finished, response body included.
+                    drop(permit);
                     log_request(&service, &method, &path, status, start, Some(&c));
                 });
             }
@@ -141,16 +144,17 @@ impl DataPlane {
         response
     }
 
-    /// Run the request in a fresh instance. The completion (when the guest
-    /// ran at all) comes back even when the request failed, so that what
-    /// the guest printed reaches the log.
+    /// Run the request in a fresh instance. When the guest ran at all, its
+    /// completion and concurrency slot come back even if the request failed,
+    /// so that what it printed reaches the log and the slot is held until it
+    /// has finished.
     async fn run<B>(
         &self,
         service: &Arc<ServiceVersion>,
         req: Request<B>,
     ) -> (
         Result<Response<Body>, RequestError>,
-        Option<mote_sandbox::CompletionHandle>,
+        Option<(mote_sandbox::CompletionHandle, OwnedSemaphorePermit)>,
     )
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
@@ -182,8 +186,7 @@ impl DataPlane {
             .prepared()
             .handle(req, service.invocation(self.log_capacity))
             .await;
-        // Keep the concurrency slot until the guest has really finished.
-        let completion = Some(hold_until_done(completion, permit));
+        let completion = Some((completion, permit));
         if too_big.load(Ordering::Relaxed) {
             return (
                 Err(RequestError::BodyTooLarge(limits.request_body)),
@@ -212,19 +215,6 @@ impl DataPlane {
             completion,
         )
     }
-}
-
-fn hold_until_done(
-    completion: mote_sandbox::CompletionHandle,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) -> mote_sandbox::CompletionHandle {
-    let (tx, handle) = mote_sandbox::CompletionHandle::channel();
-    tokio::spawn(async move {
-        let c = completion.wait().await;
-        drop(permit);
-        let _ = tx.send(c);
-    });
-    handle
 }
 
 fn authority<B>(req: &Request<B>) -> Option<String> {

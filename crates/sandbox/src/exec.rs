@@ -69,13 +69,6 @@ pub struct Completion {
 pub struct CompletionHandle(oneshot::Receiver<Completion>);
 
 impl CompletionHandle {
-    /// A handle resolved by whatever is sent on the returned sender (for
-    /// callers that wrap a completion with work of their own).
-    pub fn channel() -> (oneshot::Sender<Completion>, CompletionHandle) {
-        let (tx, rx) = oneshot::channel();
-        (tx, CompletionHandle(rx))
-    }
-
     /// Wait for the guest to finish (including streaming its response body).
     pub async fn wait(self) -> Completion {
         self.0.await.unwrap_or_else(|_| Completion {
@@ -219,11 +212,12 @@ impl Prepared {
 }
 
 fn instantiate_error(e: &wasmtime::Error) -> SandboxError {
-    let msg = format!("{e:#}");
-    if msg.contains("pool") || msg.contains("concurrent") {
-        SandboxError::Capacity(first_line(&msg))
+    if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        SandboxError::Capacity(first_line(&format!("{e}")))
     } else {
-        SandboxError::Trap(first_line(&msg))
+        SandboxError::Trap(first_line(&format!("{e}")))
     }
 }
 
