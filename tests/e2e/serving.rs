@@ -192,3 +192,24 @@ fn http2_prior_knowledge_is_served() {
     assert_eq!(resp.version(), reqwest::Version::HTTP_2);
     assert_eq!(resp.text().unwrap(), "Hello from Mote!\n");
 }
+
+#[test]
+fn outbound_requests_are_denied_without_a_grant() {
+    // A listener the guest will try to reach: it must never see a connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let target = format!("http://{}/", listener.local_addr().unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let a = app_dir(
+        &harness::hello_manifest("egress", "/fetch").replace("hello", "fetch"),
+        &[("fetch.wasm", "fetch")],
+    );
+    let node = Node::start(data.path(), &[a.path()]);
+    let resp = http()
+        .get(node.url(&format!("/fetch?url={target}")))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().unwrap(), "denied: ErrorCode::HttpRequestDenied");
+    assert!(listener.accept().is_err(), "the guest reached the network");
+}
