@@ -10,8 +10,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 #[derive(Default)]
 struct Buffer {
@@ -74,6 +76,42 @@ impl StdoutStream for LogPipe {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
         Box::new(self.clone())
     }
+
+    // Writes complete synchronously: no worker task and no round trip per
+    // `println!`, which the default adapter would cost.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+impl LogPipe {
+    fn keep(&self, data: &[u8]) {
+        let mut buf = self.buffer.lock().unwrap();
+        let room = self.capacity.saturating_sub(buf.bytes.len());
+        let keep = room.min(data.len());
+        buf.bytes.extend_from_slice(&data[..keep]);
+        buf.dropped += (data.len() - keep) as u64;
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for LogPipe {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.keep(&bytes);
+        Ok(())
+    }
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Always ready; what does not fit is dropped, never refused.
+        Ok(64 << 10)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogPipe {
+    async fn ready(&mut self) {}
 }
 
 impl AsyncWrite for LogPipe {
@@ -82,11 +120,7 @@ impl AsyncWrite for LogPipe {
         _: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let mut buf = self.buffer.lock().unwrap();
-        let room = self.capacity.saturating_sub(buf.bytes.len());
-        let keep = room.min(data.len());
-        buf.bytes.extend_from_slice(&data[..keep]);
-        buf.dropped += (data.len() - keep) as u64;
+        self.keep(data);
         Poll::Ready(Ok(data.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
