@@ -14,7 +14,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         None => crate::default_data_dir()
             .context("no data directory: HOME is not set; pass --data-dir")?,
     };
-    init_tracing(args.log_format, quiet);
+    let _flush_logs_on_exit = init_tracing(args.log_format, quiet);
     let config = NodeConfig {
         listen: args.listen,
         admin: args.admin,
@@ -30,15 +30,23 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`, or `warn` with
-/// `--quiet`).
-fn init_tracing(format: LogFormat, quiet: bool) {
+/// `--quiet`). Lines are written by a dedicated thread through a buffer that
+/// is flushed whenever the queue runs empty, so request threads never wait
+/// on the terminal or a pipe; nothing is dropped (a full queue applies
+/// back-pressure instead). The returned guard flushes what is left on exit.
+fn init_tracing(format: LogFormat, quiet: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(if quiet { "warn" } else { "info" }));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("mote-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
