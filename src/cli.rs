@@ -119,7 +119,7 @@ pub struct ServeArgs {
         if anything fails the previous version keeps serving.",
     after_help = "Examples:\n  \
         mote deploy examples/hello\n  \
-        mote deploy . --admin http://10.0.0.5:8081 --token \"$TOKEN\""
+        mote deploy . --admin http://node1.example.com:8081 --token \"$TOKEN\""
 )]
 pub struct DeployArgs {
     /// The app's folder (or its mote.toml)
