@@ -48,6 +48,12 @@ def parse_wrk(path):
     for line in text.splitlines():
         if line.startswith("# loadavg-before:"):
             run["loadavg"] = line.split(":", 1)[1].split()[0]
+        elif line.startswith("# cpu-pct-of-machine:"):
+            nums = re.findall(r"(\w+) (-?\d+)", line.split(":", 1)[1])
+            run["cpu"] = {k: int(v) for k, v in nums}
+        elif line.startswith("# cpu-ticks:"):
+            nums = re.findall(r"(\w+) (-?\d+)", line.split(":", 1)[1])
+            run["ticks"] = {k: int(v) for k, v in nums}
         elif line.startswith("# rc:"):
             rc = int(line.split(":", 1)[1])
             if rc != 0:
@@ -59,6 +65,10 @@ def parse_wrk(path):
     for pct in ("50", "75", "90", "99"):
         m = re.search(rf"^\s*{pct}%\s+([\d.]+\w+)\s*$", text, re.M)
         run[f"p{pct}"] = duration_us(m.group(1)) if m else None
+    t = run.get("ticks")
+    if t and run["requests"]:
+        run["server_us_per_req"] = t["server"] / t["hz"] * 1e6 / run["requests"]
+        run["wrk_us_per_req"] = t["wrk"] / t["hz"] * 1e6 / run["requests"]
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     if m:
         c, r, w, t = map(int, m.groups())
@@ -119,7 +129,7 @@ def criterion(raw):
         if not line.strip():
             continue
         bench_id, path = line.split(" ", 1)
-        data = json.loads(Path(path).read_text())
+        data = json.loads((raw / path).read_text())  # relative to the raw dir
         median = data["median"]["point_estimate"]
         mean = data["mean"]["point_estimate"]
         lo = data["median"]["confidence_interval"]["lower_bound"]
@@ -147,6 +157,18 @@ def fmt_us(us):
 
 def fmt_rps(x):
     return "—" if x is None else f"{x:,.0f}"
+
+
+def cpu_s(run):
+    c = run.get("cpu")
+    if not c:
+        return "—"
+    return f"{c.get('server', 0)} / {c.get('wrk', 0)} / {c.get('others', 0)}"
+
+
+def fmt_cpu_req(run):
+    v = run.get("server_us_per_req")
+    return "—" if v is None else f"{v:.1f}"
 
 
 def med(values):
@@ -207,7 +229,7 @@ def main():
     sec = []
     sec.append(f"Command: `bench/run`{' --quick' if quick else ''} — {date_h}, "
                f"{rounds} round(s) of {meta['duration']} s wrk runs, servers alternated each round; "
-               f"full run took {int(meta.get('elapsed_seconds', 0)) // 60} min {int(meta.get('elapsed_seconds', 0)) % 60} s. "
+               f"the whole run took {int(meta.get('elapsed_seconds', 0)) // 60} min {int(meta.get('elapsed_seconds', 0)) % 60} s. "
                f"Raw numbers: `bench/results/{a.out.name}`.")
     sec.append("")
     sec.append(f"Machine: {mach['nproc']} CPUs ({mach['model']}), {mach['memory']} RAM, Linux {mach['kernel']}. "
@@ -223,6 +245,9 @@ def main():
     sec.append("| p50 latency, `wrk -t1 -c1 --latency` (median) | " + " | ".join(fmt_us(p50[s]) for s in servers) + " |")
     sec.append("| p99 latency, `wrk -t1 -c1 --latency` (median) | " + " | ".join(fmt_us(p99[s]) for s in servers) + " |")
     sec.append("| req/s at one connection (median) | " + " | ".join(fmt_rps(lat_rps[s]) for s in servers) + " |")
+    cpu_req = {s: med(x.get("server_us_per_req") for x in runs[("tput", s)]) for s in servers}
+    sec.append("| server CPU time per request, `-c32` runs (median) | " + " | ".join(
+        "—" if cpu_req[s] is None else f"{cpu_req[s]:.0f} µs" for s in servers) + " |")
     sec.append("| wrk errors (non-2xx, socket) | " + " | ".join(
         ("**" + str(len(errors[s])) + " run(s) with errors**") if errors[s] else "none" for s in servers) + " |")
     sec.append("")
@@ -235,17 +260,27 @@ def main():
         per_s = ", ".join("—" if x is None else f"{x:.2f}" for x in per)
         met = "—" if m is None else ("**yes**" if m >= target else "**NO**")
         sec.append(f"| {what} | {per_s} | {'—' if m is None else f'{m:.2f}×'} | {met} |")
-    sec.append("")
+    others = [x["cpu"]["others"] for k in ("tput", "lat") for srv in servers for x in runs[(k, srv)] if x.get("cpu")]
+    if others:
+        sec.append(f"Noise: CPU used by other processes during the wrk runs: median {statistics.median(others):.0f} %, "
+                   f"max {max(others)} % of the machine (machine {meta.get('cpu_busy_before_http', '?')} busy before starting). "
+                   "Server CPU per run is in the results file.")
+        sec.append("")
+    srv_cpu = {srv: med(x["cpu"]["server"] for x in runs[("tput", srv)] if x.get("cpu")) for srv in servers}
+    if all(v is not None for v in srv_cpu.values()):
+        sec.append("Server CPU during the throughput runs (% of the whole machine, median): " +
+                   ", ".join(f"{LABELS.get(srv, srv)} {srv_cpu[srv]:.0f} %" for srv in servers) +
+                   "; wrk takes most of the rest.")
+        sec.append("")
     if crit:
         for bench_id, median, mean, (lo, hi), _ in crit:
             sec.append(f"Criterion `cargo bench -p mote-sandbox --bench instantiate`: `{bench_id}` "
                        f"median {fmt_ns(median)} per iteration (95% CI {fmt_ns(lo)} – {fmt_ns(hi)}; mean {fmt_ns(mean)}) "
                        "— a fresh instance plus one handler call, no HTTP.")
-        if rps.get("mote"):
+        if cpu_req.get("mote"):
             sec.append("")
-            sec.append(f"For comparison, Mote's served throughput is {rps['mote']:,.0f} req/s on "
-                       f"{mach['nproc']} CPUs shared with wrk, i.e. about {1e9 * int(mach['nproc']) / rps['mote'] / 1e3:.1f} µs "
-                       "of CPU per request in total (server + wrk + kernel).")
+            sec.append(f"For comparison, served Mote spends {cpu_req['mote']:.0f} µs of server CPU per request "
+                       "(all its threads, under `-c32` load; HTTP, routing and the sandbox).")
     else:
         sec.append("Criterion bench: not run.")
     sec.append("")
@@ -263,8 +298,9 @@ def main():
 
     # ---------------- the results file ----------------
     res = [f"# Mote hello benchmark — {date_h}{' (quick)' if quick else ''}", "", section, "", "## Every run", ""]
-    res.append("| Round | Kind | Server | req/s | p50 | p75 | p90 | p99 | requests | loadavg before | errors |")
-    res.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    res.append("| Round | Kind | Server | req/s | p50 | p75 | p90 | p99 | requests | loadavg before "
+               "| CPU % of machine: server / wrk / others | server CPU µs/req | errors |")
+    res.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in range(1, rounds + 1):
         for kind in ("tput", "lat"):
             for s in servers:
@@ -272,7 +308,8 @@ def main():
                 res.append(f"| {r} | {'-t2 -c32' if kind == 'tput' else '-t1 -c1'} | {LABELS.get(s, s)} | "
                            f"{fmt_rps(x.get('rps'))} | {fmt_us(x.get('p50'))} | {fmt_us(x.get('p75'))} | "
                            f"{fmt_us(x.get('p90'))} | {fmt_us(x.get('p99'))} | {x.get('requests') or '—'} | "
-                           f"{x.get('loadavg', '—')} | {'; '.join(x['errors']) or 'none'} |")
+                           f"{x.get('loadavg', '—')} | {cpu_s(x)} | "
+                           f"{fmt_cpu_req(x)} | {'; '.join(x['errors']) or 'none'} |")
     res += ["", "## Metadata", "", "```"] + [f"{k}={v}" for k, v in meta.items()] + ["```", ""]
     res += ["## Raw wrk output", ""]
     for r in range(1, rounds + 1):

@@ -130,15 +130,21 @@ impl DataPlane {
         let status = response.status().as_u16();
         match completion {
             // The guest may still be streaming its body: log when it is done.
-            Some((completion, permit)) => {
-                tokio::spawn(async move {
-                    let c = completion.wait().await;
-                    // The concurrency slot is held until the guest has
-                    // really finished, response body included.
+            Some((completion, permit)) => match completion.ready() {
+                Ok(c) => {
                     drop(permit);
                     log_request(&service, &method, &path, status, start, Some(&c));
-                });
-            }
+                }
+                // Still streaming its body: log when it is done. The
+                // concurrency slot is held until then.
+                Err(pending) => {
+                    tokio::spawn(async move {
+                        let c = pending.wait().await;
+                        drop(permit);
+                        log_request(&service, &method, &path, status, start, Some(&c));
+                    });
+                }
+            },
             None => log_request(&service, &method, &path, status, start, None),
         }
         response

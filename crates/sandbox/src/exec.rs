@@ -65,13 +65,30 @@ pub struct Completion {
     pub cpu: Duration,
 }
 
-/// Resolves to the [`Completion`] once the guest's task has ended.
-pub struct CompletionHandle(oneshot::Receiver<Completion>);
+/// Resolves to the [`Completion`] once the guest has ended.
+pub struct CompletionHandle(Pending);
+
+enum Pending {
+    Ready(Completion),
+    Later(oneshot::Receiver<Completion>),
+}
 
 impl CompletionHandle {
+    /// The completion, if the guest has already finished.
+    pub fn ready(self) -> Result<Completion, CompletionHandle> {
+        match self.0 {
+            Pending::Ready(c) => Ok(c),
+            later => Err(CompletionHandle(later)),
+        }
+    }
+
     /// Wait for the guest to finish (including streaming its response body).
     pub async fn wait(self) -> Completion {
-        self.0.await.unwrap_or_else(|_| Completion {
+        let rx = match self.0 {
+            Pending::Ready(c) => return c,
+            Pending::Later(rx) => rx,
+        };
+        rx.await.unwrap_or_else(|_| Completion {
             outcome: Outcome::Failed(SandboxError::Trap("the sandbox task was cancelled".into())),
             logs: CapturedLogs::default(),
             elapsed: Duration::ZERO,
@@ -96,8 +113,6 @@ impl Prepared {
         req: http::Request<Body>,
         inv: Invocation,
     ) -> (Result<http::Response<Body>, SandboxError>, CompletionHandle) {
-        let (done_tx, done_rx) = oneshot::channel();
-        let done = CompletionHandle(done_rx);
         let limits = inv.limits;
         let stdout = LogPipe::new(inv.log_capacity);
         let stderr = LogPipe::new(inv.log_capacity);
@@ -148,13 +163,20 @@ impl Prepared {
         let (req, out) = match setup {
             Ok(v) => v,
             Err(e) => {
-                return (Err(SandboxError::Guest(format!("bad request: {e}"))), done);
+                let err = SandboxError::Guest(format!("bad request: {e}"));
+                let never_ran = Completion {
+                    outcome: Outcome::Failed(err.clone()),
+                    logs: CapturedLogs::default(),
+                    elapsed: Duration::ZERO,
+                    cpu: Duration::ZERO,
+                };
+                return (Err(err), CompletionHandle(Pending::Ready(never_ran)));
             }
         };
 
         let pre = self.pre.clone();
         let tick = self.tick;
-        tokio::spawn(async move {
+        let guest = async move {
             let start = Instant::now();
             let run = async {
                 let proxy = pre
@@ -189,23 +211,40 @@ impl Prepared {
             };
             // Dropping the store ends any response body still streaming.
             drop(store);
-            let _ = done_tx.send(completion);
-        });
+            completion
+        };
 
-        match resp_rx.await {
-            Ok(Ok(resp)) => (Ok(resp), done),
-            Ok(Err(code)) => (Err(SandboxError::Guest(format!("{code:?}"))), done),
-            // The guest's task ended without setting a response: its
-            // completion says why.
-            Err(_) => {
-                let completion = done.wait().await;
+        // Drive the guest right here until it either finishes or sets its
+        // response. Most handlers finish together with their response: then
+        // no task is spawned and no other thread is woken. A guest still
+        // running once its response head is out (streaming a body) goes on
+        // in its own task.
+        let mut guest = Box::pin(guest);
+        let mut resp_rx = resp_rx;
+        let (response, completion) = tokio::select! {
+            biased;
+            completion = &mut guest => {
+                (resp_rx.try_recv().ok(), CompletionHandle(Pending::Ready(completion)))
+            }
+            response = &mut resp_rx => {
+                let (tx, rx) = oneshot::channel();
+                tokio::spawn(async move {
+                    let _ = tx.send(guest.await);
+                });
+                (response.ok(), CompletionHandle(Pending::Later(rx)))
+            }
+        };
+        match response {
+            Some(Ok(resp)) => (Ok(resp), completion),
+            Some(Err(code)) => (Err(SandboxError::Guest(format!("{code:?}"))), completion),
+            // The guest ended without setting a response: its outcome says why.
+            None => {
+                let completion = completion.wait().await;
                 let err = match &completion.outcome {
                     Outcome::Failed(e) => e.clone(),
                     Outcome::Finished => SandboxError::NoResponse,
                 };
-                let (tx, rx) = oneshot::channel();
-                let _ = tx.send(completion);
-                (Err(err), CompletionHandle(rx))
+                (Err(err), CompletionHandle(Pending::Ready(completion)))
             }
         }
     }

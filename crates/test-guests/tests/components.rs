@@ -9,6 +9,7 @@ fn every_guest_is_a_component() {
         ("big", mote_test_guests::BIG),
         ("counter", mote_test_guests::COUNTER),
         ("echo", mote_test_guests::ECHO),
+        ("fetch", mote_test_guests::FETCH),
         ("hello", mote_test_guests::HELLO),
         ("hog", mote_test_guests::HOG),
         ("logs", mote_test_guests::LOGS),
