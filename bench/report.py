@@ -182,6 +182,11 @@ def main():
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--benchmarks", type=Path, help="BENCHMARKS.md to update")
     ap.add_argument("--print-section", action="store_true")
+    ap.add_argument("--force", action="store_true",
+                    help="update BENCHMARKS.md even if other processes used the CPU during the runs")
+    ap.add_argument("--max-noise", type=float, default=10.0,
+                    help="median %% of the machine used by other processes above which the run is "
+                         "considered too noisy to publish (default 10)")
     a = ap.parse_args()
 
     meta = read_meta(a.raw)
@@ -226,74 +231,84 @@ def main():
     date_h = re.sub(r"T(\d\d)-(\d\d)-(\d\d)Z", r" \1:\2:\3 UTC", date)
 
     # ---------------- the BENCHMARKS.md section ----------------
-    sec = []
-    sec.append(f"Command: `bench/run`{' --quick' if quick else ''} — {date_h}, "
-               f"{rounds} round(s) of {meta['duration']} s wrk runs, servers alternated each round; "
-               f"the whole run took {int(meta.get('elapsed_seconds', 0)) // 60} min {int(meta.get('elapsed_seconds', 0)) % 60} s. "
-               f"Raw numbers: `bench/results/{a.out.name}`.")
-    sec.append("")
-    sec.append(f"Machine: {mach['nproc']} CPUs ({mach['model']}), {mach['memory']} RAM, Linux {mach['kernel']}. "
-               "Load generator (wrk) and server share these CPUs.")
-    sec.append("")
-    sec.append(f"Versions: Mote `{meta['mote_rev']}` (release build); {meta['wasmtime_version']}; "
-               f"{meta['workerd_version']}; {meta.get('wrk_version', 'wrk')}; {meta.get('rustc_version', '')}.")
-    sec.append("")
-    header = "| | " + " | ".join(LABELS.get(s, s) for s in servers) + " |"
-    sec.append(header)
-    sec.append("|---" * (len(servers) + 1) + "|")
-    sec.append("| req/s, `wrk -t2 -c32` (median) | " + " | ".join(fmt_rps(rps[s]) for s in servers) + " |")
-    sec.append("| p50 latency, `wrk -t1 -c1 --latency` (median) | " + " | ".join(fmt_us(p50[s]) for s in servers) + " |")
-    sec.append("| p99 latency, `wrk -t1 -c1 --latency` (median) | " + " | ".join(fmt_us(p99[s]) for s in servers) + " |")
-    sec.append("| req/s at one connection (median) | " + " | ".join(fmt_rps(lat_rps[s]) for s in servers) + " |")
     cpu_req = {s: med(x.get("server_us_per_req") for x in runs[("tput", s)]) for s in servers}
-    sec.append("| server CPU time per request, `-c32` runs (median) | " + " | ".join(
+    # CPU used by other processes; small negative values are accounting granularity.
+    others = [max(0, x["cpu"]["others"]) for k in ("tput", "lat") for srv in servers
+              for x in runs[(k, srv)] if x.get("cpu")]
+    noisy = bool(others) and statistics.median(others) > a.max_noise
+    elapsed = int(meta.get("elapsed_seconds", 0))
+
+    sec = []
+    if noisy:
+        sec += [f"**Warning: noisy run** — other processes used a median {statistics.median(others):.0f} % "
+                "of the machine during the wrk runs; the figures are not reliable.", ""]
+    head = []
+    for num, den, target, per, m in ratio_rows:
+        if num == "mote" and m is not None:
+            head.append(f"{m:.2f}× {LABELS[den]} (target {target:g}×: {'met' if m >= target else 'NOT met'})")
+    if rps.get("mote"):
+        sec += [f"**{date_h}: Mote serves {rps['mote']:,.0f} req/s = " + ", ".join(head) + ".**", ""]
+
+    sec.append("| Median of the rounds | " + " | ".join(LABELS.get(s, s) for s in servers) + " |")
+    sec.append("|---" * (len(servers) + 1) + "|")
+    sec.append("| req/s, `wrk -t2 -c32 -d10s` | " + " | ".join(fmt_rps(rps[s]) for s in servers) + " |")
+    sec.append("| server CPU time per request, same runs | " + " | ".join(
         "—" if cpu_req[s] is None else f"{cpu_req[s]:.0f} µs" for s in servers) + " |")
-    sec.append("| wrk errors (non-2xx, socket) | " + " | ".join(
-        ("**" + str(len(errors[s])) + " run(s) with errors**") if errors[s] else "none" for s in servers) + " |")
+    sec.append("| p50 latency, `wrk -t1 -c1 -d10s --latency` | " + " | ".join(fmt_us(p50[s]) for s in servers) + " |")
+    sec.append("| p99 latency, same runs | " + " | ".join(fmt_us(p99[s]) for s in servers) + " |")
+    sec.append("| req/s at one connection, same runs | " + " | ".join(fmt_rps(lat_rps[s]) for s in servers) + " |")
+    sec.append("| runs with non-2xx responses or socket errors | " + " | ".join(
+        f"**{len(errors[s])}**" if errors[s] else "0" for s in servers) + " |")
     sec.append("")
-    sec.append("| Target (req/s, median of per-round ratios) | Per round | Ratio | Met? |")
+    sec.append("| Target (req/s) | Ratio per round | Median ratio | Met? |")
     sec.append("|---|---|---|---|")
     for num, den, target, per, m in ratio_rows:
         what = f"{LABELS[num]} ≥ {target:g}× {LABELS[den]}"
         if num != "mote":
             what += " (for information)"
         per_s = ", ".join("—" if x is None else f"{x:.2f}" for x in per)
-        met = "—" if m is None else ("**yes**" if m >= target else "**NO**")
+        met = "—" if m is None else ("yes" if m >= target else "**NO**")
         sec.append(f"| {what} | {per_s} | {'—' if m is None else f'{m:.2f}×'} | {met} |")
-    others = [x["cpu"]["others"] for k in ("tput", "lat") for srv in servers for x in runs[(k, srv)] if x.get("cpu")]
-    if others:
-        sec.append(f"Noise: CPU used by other processes during the wrk runs: median {statistics.median(others):.0f} %, "
-                   f"max {max(others)} % of the machine (machine {meta.get('cpu_busy_before_http', '?')} busy before starting). "
-                   "Server CPU per run is in the results file.")
-        sec.append("")
+    sec.append("")
+
+    notes = []
+    notes.append("\"Mote\" runs with `RUST_LOG=warn` (the headline, on which the targets are judged); "
+                 "\"Mote, info logs\" is the same binary with its default `info` logging, one line per request "
+                 "written to a file.")
     srv_cpu = {srv: med(x["cpu"]["server"] for x in runs[("tput", srv)] if x.get("cpu")) for srv in servers}
     if all(v is not None for v in srv_cpu.values()):
-        sec.append("Server CPU during the throughput runs (% of the whole machine, median): " +
-                   ", ".join(f"{LABELS.get(srv, srv)} {srv_cpu[srv]:.0f} %" for srv in servers) +
-                   "; wrk takes most of the rest.")
-        sec.append("")
+        notes.append("Share of the machine's CPU the server used during the `-c32` runs: " +
+                     ", ".join(f"{LABELS.get(srv, srv)} {srv_cpu[srv]:.0f} %" for srv in servers) +
+                     " (wrk used most of the rest; 50 % is one whole core).")
     if crit:
         for bench_id, median, mean, (lo, hi), _ in crit:
-            sec.append(f"Criterion `cargo bench -p mote-sandbox --bench instantiate`: `{bench_id}` "
-                       f"median {fmt_ns(median)} per iteration (95% CI {fmt_ns(lo)} – {fmt_ns(hi)}; mean {fmt_ns(mean)}) "
-                       "— a fresh instance plus one handler call, no HTTP.")
-        if cpu_req.get("mote"):
-            sec.append("")
-            sec.append(f"For comparison, served Mote spends {cpu_req['mote']:.0f} µs of server CPU per request "
-                       "(all its threads, under `-c32` load; HTTP, routing and the sandbox).")
+            notes.append(f"Criterion (`cargo bench -p mote-sandbox --bench instantiate`, `{bench_id}`): "
+                         f"median **{fmt_ns(median)}** per iteration (95 % CI {fmt_ns(lo)} – {fmt_ns(hi)}; "
+                         f"mean {fmt_ns(mean)}): a fresh instance and one handler call, without HTTP.")
     else:
-        sec.append("Criterion bench: not run.")
-    sec.append("")
-    sec.append("\"Mote\" runs with `RUST_LOG=warn` (the headline figure, and the one the targets are judged on); "
-               "\"Mote, info logs\" is the same binary with its default `info` logging, one line per request to a file.")
+        notes.append("Criterion bench: not run.")
+    if others:
+        notes.append(f"Noise: other processes used a median {statistics.median(others):.0f} % (max {max(others)} %) "
+                     f"of the machine during the wrk runs; {meta.get('cpu_busy_before_http', '?')} busy just before.")
     if any_errors:
-        sec.append("")
-        sec.append("**Warning: some wrk runs reported errors:** " +
-                   "; ".join(e for s in servers for e in errors[s]))
+        notes.append("**Runs with errors:** " + "; ".join(e for s in servers for e in errors[s]))
     bad_after = [s for s in servers if meta.get(f"after_{s}", "ok") != "ok"]
     if bad_after:
-        sec.append("")
-        sec.append("**Warning: no longer answering correctly after the load:** " + ", ".join(bad_after))
+        notes.append("**No longer answering correctly after the load:** " + ", ".join(bad_after))
+    sec += [f"- {n}" for n in notes]
+    sec.append("")
+    sec.append("| Run | |")
+    sec.append("|---|---|")
+    sec.append(f"| Command | `bench/run{' --quick' if quick else ''}` |")
+    sec.append(f"| Date | {date_h} |")
+    sec.append(f"| Protocol | {rounds} round(s); per round and server, one `-c32` and one `-c1` run of "
+               f"{meta['duration']} s, servers alternated; {elapsed // 60} min {elapsed % 60} s in all |")
+    sec.append(f"| Machine | {mach['nproc']} CPUs ({mach['model']}), {mach['memory']} RAM, Linux {mach['kernel']}; "
+               "wrk and the server share these CPUs |")
+    sec.append(f"| Mote | `{meta['mote_rev']}` (release build) |")
+    sec.append(f"| Peers | {meta['wasmtime_version']} (wasmtime-cli); {meta['workerd_version']} |")
+    sec.append(f"| Tools | {meta.get('wrk_version', 'wrk')}; {meta.get('rustc_version', '')} |")
+    sec.append(f"| Every run | `bench/results/{a.out.name}` (not committed) |")
     section = "\n".join(sec)
 
     # ---------------- the results file ----------------
@@ -325,9 +340,15 @@ def main():
 
     if a.print_section:
         print(section)
-    if a.benchmarks:
+    if noisy:
+        print(f"WARNING: other processes used a median {statistics.median(others):.0f} % of the machine "
+              f"during the wrk runs (limit {a.max_noise:g} %): the figures are not reliable.", file=sys.stderr)
+    if a.benchmarks and noisy and not a.force:
+        print(f"NOT updating {a.benchmarks} with a noisy run (rerun bench/run on a quiet machine, "
+              "or pass --force).", file=sys.stderr)
+    elif a.benchmarks:
         text = a.benchmarks.read_text() if a.benchmarks.exists() else "# Benchmarks\n"
-        block = f"{START}\n{section}\n{END}"
+        block = f"{START}\n{section}\n\n{END}"
         if START in text and END in text:
             pre, rest = text.split(START, 1)
             _, post = rest.split(END, 1)
@@ -343,6 +364,8 @@ def main():
         print(f"{LABELS[num]}/{LABELS[den]}: {'—' if m is None else f'{m:.2f}'} (target {target:g})")
     if any_errors:
         print("WARNING: wrk runs with errors — see the results file", file=sys.stderr)
+    if noisy:
+        sys.exit(3)
 
 
 if __name__ == "__main__":
