@@ -37,11 +37,28 @@ pub enum Command {
     Deploy(DeployArgs),
     #[command(visible_alias = "list")]
     Ls(LsArgs),
-    Show(ShowArgs),
-    Versions(VersionsArgs),
-    Rollback(RollbackArgs),
-    #[command(visible_alias = "delete")]
-    Rm(RmArgs),
+    /// Show an app: its live version, services, routes and limits
+    #[command(after_help = "Examples:\n  \
+        mote show hello\n  \
+        mote show hello --json")]
+    Show(AppQueryArgs),
+    /// List the kept versions of an app
+    #[command(after_help = "Examples:\n  \
+        mote versions hello\n  \
+        mote versions hello --json")]
+    Versions(AppQueryArgs),
+    /// Make the version before the live one live again
+    #[command(after_help = "Examples:\n  \
+        mote rollback hello\n  \
+        mote versions hello      see which versions are kept")]
+    Rollback(AppArgs),
+    /// Stop serving an app and delete all its versions
+    #[command(
+        visible_alias = "delete",
+        after_help = "Examples:\n  \
+        mote rm hello"
+    )]
+    Rm(AppArgs),
     Invoke(InvokeArgs),
     Health(HealthArgs),
 }
@@ -148,12 +165,9 @@ pub struct LsArgs {
     pub connection: Connection,
 }
 
-/// Show an app: its live version, services, routes and limits
+/// The arguments of a command about one app whose answer can be printed as JSON.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-        mote show hello\n  \
-        mote show hello --json")]
-pub struct ShowArgs {
+pub struct AppQueryArgs {
     /// The app's name
     pub app: String,
 
@@ -165,41 +179,9 @@ pub struct ShowArgs {
     pub connection: Connection,
 }
 
-/// List the kept versions of an app
+/// The arguments of a command that changes one app.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-        mote versions hello\n  \
-        mote versions hello --json")]
-pub struct VersionsArgs {
-    /// The app's name
-    pub app: String,
-
-    /// Print JSON (as the admin API answers)
-    #[arg(long)]
-    pub json: bool,
-
-    #[command(flatten)]
-    pub connection: Connection,
-}
-
-/// Make the version before the live one live again
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-        mote rollback hello\n  \
-        mote versions hello      see which versions are kept")]
-pub struct RollbackArgs {
-    /// The app's name
-    pub app: String,
-
-    #[command(flatten)]
-    pub connection: Connection,
-}
-
-/// Stop serving an app and delete all its versions
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-        mote rm hello")]
-pub struct RmArgs {
+pub struct AppArgs {
     /// The app's name
     pub app: String,
 
