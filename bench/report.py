@@ -251,10 +251,10 @@ def main():
 
     sec.append("| Median of the rounds | " + " | ".join(LABELS.get(s, s) for s in servers) + " |")
     sec.append("|---" * (len(servers) + 1) + "|")
-    sec.append("| req/s, `wrk -t2 -c32 -d10s` | " + " | ".join(fmt_rps(rps[s]) for s in servers) + " |")
+    sec.append(f"| req/s, `wrk -t2 -c32 -d{meta['duration']}s` | " + " | ".join(fmt_rps(rps[s]) for s in servers) + " |")
     sec.append("| server CPU time per request, same runs | " + " | ".join(
         "—" if cpu_req[s] is None else f"{cpu_req[s]:.0f} µs" for s in servers) + " |")
-    sec.append("| p50 latency, `wrk -t1 -c1 -d10s --latency` | " + " | ".join(fmt_us(p50[s]) for s in servers) + " |")
+    sec.append(f"| p50 latency, `wrk -t1 -c1 -d{meta['duration']}s --latency` | " + " | ".join(fmt_us(p50[s]) for s in servers) + " |")
     sec.append("| p99 latency, same runs | " + " | ".join(fmt_us(p99[s]) for s in servers) + " |")
     sec.append("| req/s at one connection, same runs | " + " | ".join(fmt_rps(lat_rps[s]) for s in servers) + " |")
     sec.append("| runs with non-2xx responses or socket errors | " + " | ".join(
