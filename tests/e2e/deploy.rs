@@ -102,12 +102,17 @@ fn failed_deploys_keep_the_old_version_serving() {
         "{body}"
     );
 
+    // The hello manifest with a memory limit (on line 6).
+    let with_memory = |memory: &str| {
+        let manifest = format!(
+            "{}limits = {{ memory = \"{memory}\" }}\n",
+            hello_manifest("keep", "/keep")
+        );
+        std::fs::write(broken.path().join("mote.toml"), manifest).unwrap();
+    };
+
     // An invalid manifest: the error names file, line and field.
-    std::fs::write(
-        broken.path().join("mote.toml"),
-        "name = \"keep\"\n\n[services.hello]\nsource = \"hello.wasm\"\nroutes = [\"/keep\"]\nlimits = { memory = \"lots\" }\n",
-    )
-    .unwrap();
+    with_memory("lots");
     let (status, body) = deploy(&node, broken.path(), "keep");
     assert_eq!(status, 400);
     assert_eq!(
@@ -116,11 +121,7 @@ fn failed_deploys_keep_the_old_version_serving() {
     );
 
     // A limit above the node's maximum.
-    std::fs::write(
-        broken.path().join("mote.toml"),
-        "name = \"keep\"\n\n[services.hello]\nsource = \"hello.wasm\"\nroutes = [\"/keep\"]\nlimits = { memory = \"2GiB\" }\n",
-    )
-    .unwrap();
+    with_memory("2GiB");
     let (status, body) = deploy(&node, broken.path(), "keep");
     assert_eq!(status, 400);
     assert_eq!(

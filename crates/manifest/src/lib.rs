@@ -379,31 +379,6 @@ pub fn load_dir(dir: &Path) -> Result<(App, PathBuf), ManifestError> {
     Ok((app, manifest))
 }
 
-/// Routes of `app` that are also routes of another app: one readable message
-/// per conflict, like
-/// `route "/hello/*" of service "hello" conflicts with service "hi" of app "other"`.
-///
-/// Apps in `others` with the same name as `app` are skipped: deploying an app
-/// again replaces it. Routes conflict when they are identical (same host,
-/// path and wildcard).
-pub fn route_conflicts(app: &App, others: &[&App]) -> Vec<String> {
-    let mut taken: HashMap<&Route, (&str, &str)> = HashMap::new();
-    for other in others.iter().filter(|other| other.name != app.name) {
-        for (service, route) in other.routes() {
-            taken.entry(route).or_insert((&other.name, &service.name));
-        }
-    }
-    app.routes()
-        .filter_map(|(service, route)| {
-            let (other_app, other_service) = taken.get(route)?;
-            Some(format!(
-                "route \"{route}\" of service {:?} conflicts with service {other_service:?} of app {other_app:?}",
-                service.name
-            ))
-        })
-        .collect()
-}
-
 /// The JSON schema (draft 7) of `mote.toml`, for editors; published as
 /// `docs/mote.schema.json`.
 pub fn json_schema() -> serde_json::Value {
@@ -586,30 +561,5 @@ limits = { cpu = "1500us", timeout = "90s", memory = "4GiB" }
             "invalid type: integer 5, expected a string"
         );
         assert_eq!(requote("odd ` quote"), "odd ` quote");
-    }
-
-    fn app(name: &str, services: &[(&str, &[&str])]) -> App {
-        let mut text = format!("name = {name:?}\n");
-        for (service, routes) in services {
-            text += &format!("[services.{service}]\nsource = \"x.wasm\"\nroutes = {routes:?}\n");
-        }
-        parse("mote.toml", &text).unwrap()
-    }
-
-    #[test]
-    fn conflicts_between_apps() {
-        let shop = app("shop", &[("hello", &["/hello/*", "/x"]), ("b", &["/b"])]);
-        let other = app("other", &[("hi", &["/hello/*", "/hello"])]);
-        let third = app("third", &[("x", &["a.example.com/x", "/b/*"])]);
-        assert_eq!(
-            route_conflicts(&shop, &[&other, &third]),
-            [
-                "route \"/hello/*\" of service \"hello\" conflicts with service \"hi\" of app \"other\""
-            ]
-        );
-        assert!(route_conflicts(&shop, &[&third]).is_empty());
-        assert!(route_conflicts(&shop, &[]).is_empty());
-        // An app does not conflict with its previous version.
-        assert!(route_conflicts(&shop, &[&shop.clone()]).is_empty());
     }
 }

@@ -101,12 +101,8 @@ pub struct Registry {
 
 fn route_pattern(r: &mote_manifest::Route, ignore_host: bool) -> Pattern {
     let host = if ignore_host { None } else { r.host.as_deref() };
-    let path = if r.wildcard && r.path == "/" {
-        ""
-    } else {
-        &r.path
-    };
-    Pattern::new(host, path, r.wildcard).expect("manifest validated the route")
+    // `/*` is path "/" with a wildcard; the router reads it as the catch-all.
+    Pattern::new(host, &r.path, r.wildcard).expect("manifest validated the route")
 }
 
 impl Registry {
