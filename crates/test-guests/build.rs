@@ -12,29 +12,20 @@ use std::collections::BTreeMap;
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-const WASM_TARGET: &str = "wasm32-wasip2";
+use mote_wasm_build::{WasmWorkspace, write_if_changed};
 
 fn main() {
     let started = SystemTime::now();
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
-    let guests_dir = manifest_dir
-        .join("../../guests")
-        .canonicalize()
-        .expect("the guests workspace (<repo>/guests) is missing");
+    let workspace = WasmWorkspace::new("../../guests", "mote-guests");
+    workspace.watch_sources();
+    let guests = discover_guests(&workspace.dir);
+    workspace.build();
 
-    watch_sources(&guests_dir);
-    check_wasm_target();
-
-    let guests = discover_guests(&guests_dir);
-    let target_dir = guests_target_dir(&out_dir);
-    build_guests(&guests_dir, &target_dir);
-
-    let artifacts = target_dir.join(WASM_TARGET).join("release");
-    let components = target_dir.join("components");
+    let artifacts = workspace.artifacts();
+    let components = workspace.target_dir().join("components");
     fs::create_dir_all(&components).unwrap();
 
     // The copies get an mtime from before this script started: cargo reruns a
@@ -57,14 +48,7 @@ fn main() {
             )
         });
         let path = components.join(format!("{artifact}.wasm"));
-        if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
-            // Write then rename, so a test reading the file concurrently
-            // never sees half of it.
-            let tmp = components.join(format!(".{artifact}.wasm.{}.tmp", std::process::id()));
-            fs::write(&tmp, &bytes).unwrap();
-            set_mtime(&tmp, before_start);
-            fs::rename(&tmp, &path).unwrap();
-        }
+        write_if_changed(&path, &bytes, Some(before_start));
         println!("cargo:rerun-if-changed={}", path.display());
 
         let path = path.to_str().expect("non-UTF-8 target directory");
@@ -79,43 +63,6 @@ fn main() {
     code.push('\n');
     code.push_str(&all);
     fs::write(out_dir.join("guests.rs"), code).unwrap();
-}
-
-/// Reruns this script when anything in the guests workspace changes, except
-/// its own `target/` (if someone built it by hand).
-fn watch_sources(guests_dir: &Path) {
-    for entry in fs::read_dir(guests_dir).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name == "target" || name.starts_with('.') {
-            continue;
-        }
-        // A directory is scanned recursively by cargo.
-        println!("cargo:rerun-if-changed={}", entry.path().display());
-    }
-}
-
-/// Fails early, with the fix, if the standard library for the wasm target is
-/// not installed.
-fn check_wasm_target() {
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let output = Command::new(&rustc)
-        .args(["--print", "target-libdir", "--target", WASM_TARGET])
-        .output();
-    let installed = match output {
-        Ok(out) if out.status.success() => {
-            let dir = String::from_utf8_lossy(&out.stdout);
-            Path::new(dir.trim()).is_dir()
-        }
-        _ => false,
-    };
-    if !installed {
-        panic!(
-            "\n\nThe Rust target `{WASM_TARGET}` is not installed, and Mote's test guests \
-             (guests/) are built for it.\nInstall it with:\n\n    rustup target add {WASM_TARGET}\n\n"
-        );
-    }
 }
 
 /// The guest packages (`cdylib` members of the guests workspace) as
@@ -146,91 +93,4 @@ fn discover_guests(guests_dir: &Path) -> BTreeMap<String, String> {
         guests_dir.display()
     );
     guests
-}
-
-/// `<target-dir>/mote-guests`, found from `OUT_DIR`, which is
-/// `<target-dir>[/<triple>]/<profile>/build/<package>-<hash>/out`. Falls back to
-/// a directory inside `OUT_DIR` if the layout is not the expected one.
-fn guests_target_dir(out_dir: &Path) -> PathBuf {
-    let mut ancestors = out_dir.ancestors();
-    let build = ancestors.nth(2);
-    let target = ancestors.nth(1);
-    match (build, target) {
-        (Some(build), Some(target)) if build.file_name().is_some_and(|n| n == "build") => {
-            target.join("mote-guests")
-        }
-        _ => out_dir.join("mote-guests"),
-    }
-}
-
-/// Runs `cargo build --release --target wasm32-wasip2` on the guests
-/// workspace, with the environment the outer cargo gave this script cleaned of
-/// everything meant for the outer build.
-fn build_guests(guests_dir: &Path, target_dir: &Path) {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(guests_dir)
-        .arg("build")
-        .arg("--release")
-        .arg("--locked")
-        .arg("--target")
-        .arg(WASM_TARGET)
-        .arg("--manifest-path")
-        .arg(guests_dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-
-    for (key, _) in env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let outer_only = [
-            "CARGO_BUILD_",
-            "CARGO_TARGET_",
-            "CARGO_PROFILE_",
-            "CARGO_ENCODED_",
-            "CARGO_CFG_",
-            "CARGO_FEATURE_",
-        ]
-        .iter()
-        .any(|prefix| key.starts_with(prefix))
-            || [
-                "RUSTFLAGS",
-                "RUSTDOCFLAGS",
-                "CARGO_MAKEFLAGS",
-                "MAKEFLAGS",
-                "MFLAGS",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_INCREMENTAL",
-                "RUSTC_WRAPPER",
-                "RUSTC_WORKSPACE_WRAPPER",
-                "RUSTC_LINKER",
-                "CLIPPY_ARGS",
-                "CLIPPY_CONF_DIR",
-                "__CARGO_FIX_PLZ",
-            ]
-            .contains(&key);
-        if outer_only {
-            cmd.env_remove(key);
-        }
-    }
-
-    // Cargo reads this script's stdout for directives: send the inner build's
-    // output to stderr, which cargo shows if the build fails.
-    cmd.stdout(Stdio::from(std::io::stderr()));
-    eprintln!("running: {cmd:?}");
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("failed to run cargo for the guests: {e}"));
-    if !status.success() {
-        panic!(
-            "building the guests failed ({status}); try it directly with\n\n    \
-             cargo build --release --locked --target {WASM_TARGET} --manifest-path {}\n\n\
-             (if guests/Cargo.lock is out of date, run that without --locked and commit the lock file)",
-            guests_dir.join("Cargo.toml").display()
-        );
-    }
-}
-
-fn set_mtime(path: &Path, time: SystemTime) {
-    let file = fs::File::options().write(true).open(path).unwrap();
-    file.set_modified(time).unwrap();
 }

@@ -5,5 +5,6 @@ mod harness;
 
 mod admin;
 mod deploy;
+mod javascript;
 mod limits;
 mod serving;

@@ -572,6 +572,15 @@ pub fn bundle_dir(dir: &Path) -> Result<(String, Vec<u8>), ClientError> {
         })?;
         sources.insert(archived, base.join(&service.source));
     }
+    if app.uses_javascript() {
+        // The node resolves each JavaScript service's imports among these.
+        let scripts = mote_manifest::javascript_files(base)
+            .map_err(|e| ClientError::Bundle(format!("cannot list {}: {e}", base.display())))?;
+        for path in scripts {
+            let file = base.join(&path);
+            sources.insert(path, file);
+        }
+    }
 
     let mut builder = tar::Builder::new(Vec::new());
     let bundle_error =

@@ -46,6 +46,54 @@ impl App {
             .values()
             .flat_map(|service| service.routes.iter().map(move |route| (service, route)))
     }
+
+    /// Whether any service is JavaScript (then a deployment carries the
+    /// app's script files, see [`javascript_files`]).
+    pub fn uses_javascript(&self) -> bool {
+        self.services
+            .values()
+            .any(|s| s.runtime() == Runtime::JavaScript)
+    }
+}
+
+/// Whether an app file can be part of a JavaScript service: a script, or
+/// JSON (`require('./data.json')`, a package's `package.json`).
+pub fn is_javascript_file(path: &str) -> bool {
+    [".js", ".mjs", ".cjs", ".json"]
+        .iter()
+        .any(|ext| path.ends_with(ext))
+}
+
+/// Every [`is_javascript_file`] under `dir`, recursively (`node_modules`
+/// included; hidden files and folders skipped), as paths inside the app:
+/// `/`-separated, sorted. A deployment of an app with JavaScript services
+/// carries these: which of them a service imports is resolved at deploy
+/// time.
+pub fn javascript_files(dir: &Path) -> io::Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+        let mut entries = fs::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = format!("{prefix}{name}");
+            // Follows symbolic links (package managers link packages).
+            let meta = fs::metadata(entry.path())?;
+            if meta.is_dir() {
+                walk(&entry.path(), &format!("{path}/"), out)?;
+            } else if meta.is_file() && is_javascript_file(&name) {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    Ok(out)
 }
 
 /// A service: one WebAssembly component and the routes it serves.
@@ -53,7 +101,8 @@ impl App {
 pub struct Service {
     /// The service's name (its key in [`App::services`]).
     pub name: String,
-    /// The component's file, relative to the manifest's folder, as written.
+    /// The component's file, or the JavaScript entry file, relative to the
+    /// manifest's folder, as written.
     pub source: PathBuf,
     /// The route patterns, in the order written; never empty.
     pub routes: Vec<Route>,
@@ -62,6 +111,35 @@ pub struct Service {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub limits: Limits,
+}
+
+impl Service {
+    /// What runs the service, from its source's extension.
+    pub fn runtime(&self) -> Runtime {
+        Runtime::of(&self.source).expect("the manifest validated the source's extension")
+    }
+}
+
+/// What runs a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// A WebAssembly component (`.wasm`) implementing `wasi:http/incoming-handler`.
+    Wasm,
+    /// A JavaScript entry file (`.js`, `.mjs`, `.cjs`) run by the node's
+    /// QuickJS engine; its imports are resolved among the app's files.
+    JavaScript,
+}
+
+impl Runtime {
+    /// The runtime a source file's extension selects, if any.
+    pub fn of(source: &Path) -> Option<Runtime> {
+        match source.extension()?.to_str()? {
+            "wasm" => Some(Runtime::Wasm),
+            "js" | "mjs" | "cjs" => Some(Runtime::JavaScript),
+            _ => None,
+        }
+    }
 }
 
 /// Resource limits of a service.

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use crate::Route;
 use crate::units::{parse_duration, parse_size};
+use crate::{Route, Runtime};
 
 /// A Mote app manifest (`mote.toml`). See docs/manifest.md.
 #[derive(Deserialize, JsonSchema)]
@@ -224,15 +224,16 @@ impl JsonSchema for Name {
     }
 }
 
-/// The `source` of a service: a relative path to a `.wasm` file.
+/// The `source` of a service: a relative path to a `.wasm` component or a
+/// JavaScript entry file (`.js`, `.mjs`, `.cjs`).
 pub(crate) struct Source(pub PathBuf);
 
 impl<'de> Deserialize<'de> for Source {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        checked_string(deserializer, "a path to a .wasm file", |source| {
+        checked_string(deserializer, "a path to a .wasm or .js file", |source| {
             let path = Path::new(&source);
             if source.is_empty() {
-                Err("expected a path to a .wasm file, got \"\"".to_owned())
+                Err("expected a path to a .wasm or .js file, got \"\"".to_owned())
             } else if path.is_absolute()
                 || source.starts_with(['/', '\\'])
                 || matches!(path.components().next(), Some(Component::Prefix(_)))
@@ -240,10 +241,11 @@ impl<'de> Deserialize<'de> for Source {
                 Err(format!(
                     "expected a path relative to the manifest's folder, got {source:?}"
                 ))
-            } else if source.ends_with(".js") || source.ends_with(".mjs") {
-                Err("JavaScript services are not supported yet".to_owned())
-            } else if !source.ends_with(".wasm") {
-                Err(format!("expected a path to a .wasm file, got {source:?}"))
+            } else if Runtime::of(path).is_none() {
+                Err(format!(
+                    "expected a WebAssembly component (.wasm) or a JavaScript file \
+                     (.js, .mjs, .cjs), got {source:?}"
+                ))
             } else {
                 Ok(Source(PathBuf::from(source)))
             }
@@ -259,8 +261,8 @@ impl JsonSchema for Source {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^[^/\\\\].*\\.wasm$",
-            "description": "Path of a WebAssembly component, relative to the manifest's folder.",
+            "pattern": "^[^/\\\\].*\\.(wasm|js|mjs|cjs)$",
+            "description": "Path of a WebAssembly component (.wasm) or of a JavaScript service's entry file (.js, .mjs, .cjs), relative to the manifest's folder.",
         })
     }
 }

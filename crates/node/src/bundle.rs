@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Component, Path};
 
-use mote_manifest::{App, MANIFEST_FILE, ManifestError};
+use mote_manifest::{App, MANIFEST_FILE, ManifestError, Runtime};
 
 /// Why a bundle could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +63,15 @@ impl Bundle {
             })?;
             files.insert(name, read(&dir.join(&svc.source))?);
         }
+        if app.uses_javascript() {
+            let base = manifest_path.parent().unwrap_or(dir);
+            let scripts = mote_manifest::javascript_files(base)
+                .map_err(|e| BundleError::Invalid(format!("{}: {e}", base.display())))?;
+            for path in scripts {
+                let bytes = read(&base.join(&path))?;
+                files.insert(path, bytes);
+            }
+        }
         Ok(Bundle {
             manifest_name: manifest_path.display().to_string(),
             files,
@@ -102,7 +111,8 @@ impl Bundle {
     }
 
     /// Parse and validate the manifest and check that every source is present.
-    /// Returns the app and each service's source bytes.
+    /// Returns the app and each service's source bytes: a component's
+    /// `.wasm`, or a JavaScript service's [`mote_js::Sources`], encoded.
     pub fn parse(&self) -> Result<(App, BTreeMap<String, Vec<u8>>), BundleError> {
         let text = std::str::from_utf8(&self.files[MANIFEST_FILE]).map_err(|_| {
             BundleError::Invalid(format!("{}: not valid UTF-8", self.manifest_name))
@@ -120,7 +130,22 @@ impl Bundle {
                         svc.source.display()
                     ))
                 })?;
-            sources.insert(svc.name.clone(), bytes.clone());
+            let source = match svc.runtime() {
+                Runtime::Wasm => bytes.clone(),
+                // The entry and every script of the app: the deploy resolves
+                // which of them the service imports.
+                Runtime::JavaScript => mote_js::Sources {
+                    entry: normalise(&svc.source).expect("found above"),
+                    files: self
+                        .files
+                        .iter()
+                        .filter(|(path, _)| mote_manifest::is_javascript_file(path))
+                        .map(|(path, data)| (path.clone(), data.clone()))
+                        .collect(),
+                }
+                .encode(),
+            };
+            sources.insert(svc.name.clone(), source);
         }
         Ok((app, sources))
     }

@@ -7,7 +7,7 @@
 //! | service at its concurrency limit, or no sandbox capacity | 503 + `Retry-After` |
 //! | CPU-time limit | 503 |
 //! | wall-clock limit | 504 |
-//! | memory limit, trap, no response | 500 |
+//! | memory limit, trap, no response, the guest's internal error (a JavaScript exception) | 500 |
 //! | response body over the limit (announced by `Content-Length`) | 500 |
 //! | the guest answered with a `wasi:http` error code | 502 |
 //!
@@ -52,9 +52,10 @@ impl RequestError {
                 }
                 SandboxError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
                 SandboxError::Guest(_) => StatusCode::BAD_GATEWAY,
-                SandboxError::MemoryLimit(_) | SandboxError::Trap(_) | SandboxError::NoResponse => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                SandboxError::MemoryLimit(_)
+                | SandboxError::Trap(_)
+                | SandboxError::NoResponse
+                | SandboxError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }
@@ -73,6 +74,7 @@ impl RequestError {
                 SandboxError::Trap(_) => "trap",
                 SandboxError::NoResponse => "no-response",
                 SandboxError::Guest(_) => "guest-error",
+                SandboxError::Internal(_) => "service-error",
                 SandboxError::Capacity(_) => "capacity",
             },
         }
@@ -127,6 +129,11 @@ mod tests {
                 SandboxError::Trap("wasm trap: unreachable".into()).into(),
                 500,
                 "trap",
+            ),
+            (
+                SandboxError::Internal("uncaught exception".into()).into(),
+                500,
+                "service-error",
             ),
         ];
         for (err, status, kind) in cases {

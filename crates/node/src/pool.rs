@@ -5,8 +5,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
 use mote_manifest::{Limits, Service};
 use mote_sandbox::{InstanceLimits, Invocation, Prepared};
+
+use crate::registry::Loaded;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A service of one deployed app version, ready to serve.
@@ -22,6 +25,8 @@ pub struct ServiceVersion {
     /// The manifest's description of the service.
     pub spec: Service,
     prepared: Prepared,
+    /// What each request reads on stdin (a JavaScript service's bundle).
+    input: Option<Bytes>,
     admission: Arc<Semaphore>,
     requests: AtomicU64,
     env: Vec<(String, String)>,
@@ -33,7 +38,7 @@ impl ServiceVersion {
         version: u64,
         sha256: String,
         spec: Service,
-        prepared: Prepared,
+        loaded: Loaded,
     ) -> Self {
         let env = spec
             .env
@@ -47,7 +52,8 @@ impl ServiceVersion {
             sha256,
             admission: Arc::new(Semaphore::new(spec.limits.concurrency as usize)),
             spec,
-            prepared,
+            prepared: loaded.prepared,
+            input: loaded.input,
             requests: AtomicU64::new(0),
             env,
         }
@@ -86,6 +92,7 @@ impl ServiceVersion {
             },
             env: self.env.clone(),
             log_capacity,
+            stdin: self.input.clone(),
         }
     }
 }

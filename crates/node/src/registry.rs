@@ -15,10 +15,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use mote_manifest::App;
+use bytes::Bytes;
+use mote_js::{CompileError, JsEngine, Sources};
+use mote_manifest::{App, Runtime};
 use mote_router::{Pattern, RouteTable};
 use mote_sandbox::{LoadError, Prepared, Sandbox};
 use mote_store::{Deployment, Store, StoreError};
+use wasmtime::component::Component;
 
 use crate::NodeConfig;
 use crate::bundle::{Bundle, BundleError};
@@ -52,11 +55,31 @@ pub enum DeployError {
         /// Its source path.
         source_path: String,
         /// What went wrong.
-        error: LoadError,
+        error: ServiceError,
     },
     /// No such app, or no earlier version (404 / 409).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why one service could not be made ready to serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The component could not be compiled or linked (or the JavaScript
+    /// engine could not be prepared).
+    #[error(transparent)]
+    Component(#[from] LoadError),
+    /// The JavaScript sources do not compile (the message starts with
+    /// `file:line:column:`).
+    #[error(transparent)]
+    Script(#[from] CompileError),
+}
+
+/// A service made ready: what its requests instantiate, and what they read
+/// on stdin (a JavaScript service's compiled bundle).
+pub(crate) struct Loaded {
+    pub(crate) prepared: Prepared,
+    pub(crate) input: Option<Bytes>,
 }
 
 /// One live app version.
@@ -97,6 +120,9 @@ pub struct Registry {
     store: Store,
     live: RwLock<Arc<Live>>,
     control: tokio::sync::Mutex<()>,
+    /// The JavaScript engine, made ready when the first JavaScript service
+    /// is loaded (nodes serving only components never pay for it).
+    js: tokio::sync::OnceCell<JsEngine>,
 }
 
 fn route_pattern(r: &mote_manifest::Route, ignore_host: bool) -> Pattern {
@@ -117,6 +143,7 @@ impl Registry {
             store,
             live: RwLock::default(),
             control: tokio::sync::Mutex::new(()),
+            js: tokio::sync::OnceCell::new(),
         };
         let mut apps = BTreeMap::new();
         for deployment in registry.store.current_all()? {
@@ -209,7 +236,7 @@ impl Registry {
         for (name, bytes) in &sources {
             let sha = mote_store::sha256_hex(bytes);
             let p = self
-                .load(&sha, bytes)
+                .load(&sha, bytes, app.services[name].runtime())
                 .await
                 .map_err(|error| DeployError::Load {
                     service: name.clone(),
@@ -317,7 +344,7 @@ impl Registry {
     fn assemble(
         deployment: Deployment,
         app: App,
-        mut prepared: BTreeMap<String, Prepared>,
+        mut prepared: BTreeMap<String, Loaded>,
     ) -> AppVersion {
         let mut services = BTreeMap::new();
         let mut routes = RouteTable::new();
@@ -352,8 +379,14 @@ impl Registry {
         let mut prepared = BTreeMap::new();
         for (name, sha) in &deployment.sources {
             let bytes = self.store.blob(sha)?;
+            let runtime = app.services.get(name).map(|s| s.runtime()).ok_or_else(|| {
+                StoreError::Db(format!(
+                    "stored manifest of {} lacks service {name}",
+                    deployment.app
+                ))
+            })?;
             let p = self
-                .load(sha, &bytes)
+                .load(sha, &bytes, runtime)
                 .await
                 .map_err(|error| DeployError::Load {
                     service: name.clone(),
@@ -369,42 +402,112 @@ impl Registry {
         Ok(Self::assemble(deployment, app, prepared))
     }
 
-    /// Compile (or load from the on-disk cache) and prepare one component.
-    /// Compilation runs on a blocking thread: it is CPU-heavy.
-    async fn load(&self, sha: &str, wasm: &[u8]) -> Result<Prepared, LoadError> {
+    /// Make one service ready: compile (or find in the on-disk cache) its
+    /// component, or its JavaScript bundle; then link.
+    async fn load(
+        &self,
+        sha: &str,
+        source: &[u8],
+        runtime: Runtime,
+    ) -> Result<Loaded, ServiceError> {
+        match runtime {
+            Runtime::Wasm => {
+                let component = self
+                    .cached_component(sha, async { Ok(source.to_vec()) })
+                    .await?;
+                Ok(Loaded {
+                    prepared: self.sandbox.prepare(&component)?,
+                    input: None,
+                })
+            }
+            Runtime::JavaScript => {
+                let engine = self.js_engine().await?;
+                let key = format!("js-{}", mote_js::engine_id());
+                let bundle = match self.store.compiled(sha, &key) {
+                    Some(bundle) => Bytes::from(bundle),
+                    None => {
+                        let sources = Sources::decode(source).map_err(LoadError::Invalid)?;
+                        let started = std::time::Instant::now();
+                        let bundle = engine.compile(&sources).await?;
+                        tracing::info!(%sha, ms = started.elapsed().as_millis() as u64, "JavaScript service compiled");
+                        if let Err(e) = self.store.put_compiled(sha, &key, &bundle) {
+                            tracing::warn!(%sha, error = %e, "cannot write the compiled-code cache");
+                        }
+                        bundle
+                    }
+                };
+                Ok(Loaded {
+                    prepared: engine.prepared().clone(),
+                    input: Some(bundle),
+                })
+            }
+        }
+    }
+
+    /// The JavaScript engine: its snapshot is made and compiled once per
+    /// node build and data directory (then loaded from the cache).
+    async fn js_engine(&self) -> Result<&JsEngine, LoadError> {
+        self.js
+            .get_or_try_init(|| async {
+                let started = std::time::Instant::now();
+                let id = format!("js-engine-{}", mote_js::engine_id());
+                let sandbox = self.sandbox.clone();
+                let component = self
+                    .cached_component(&id, async move {
+                        // Snapshotting compiles the engine: CPU-heavy, so off
+                        // the request threads.
+                        let handle = tokio::runtime::Handle::current();
+                        tokio::task::spawn_blocking(move || {
+                            handle.block_on(JsEngine::snapshot(&sandbox))
+                        })
+                        .await
+                        .map_err(|e| LoadError::Invalid(format!("snapshot task failed: {e}")))?
+                    })
+                    .await?;
+                let engine = JsEngine::new(&self.sandbox, component)?;
+                tracing::info!(
+                    engine = mote_js::engine_id(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "JavaScript engine ready"
+                );
+                Ok(engine)
+            })
+            .await
+    }
+
+    /// The compiled component named `id` (a source's SHA-256, or the
+    /// JavaScript engine's snapshot) from the on-disk cache; or, on a miss,
+    /// `wasm` compiled on a blocking thread (CPU-heavy) and cached.
+    async fn cached_component(
+        &self,
+        id: &str,
+        wasm: impl Future<Output = Result<Vec<u8>, LoadError>>,
+    ) -> Result<Component, LoadError> {
         let key = self.sandbox.compatibility_key();
-        let component = match self.store.compiled(sha, &key) {
+        if let Some(code) = self.store.compiled(id, &key) {
             // SAFETY: the cache is written only by this node, from
             // `Sandbox::precompile` of an engine with the same key.
-            Some(code) => match unsafe { self.sandbox.load_precompiled(&code) } {
+            match unsafe { self.sandbox.load_precompiled(&code) } {
                 Ok(c) => {
-                    tracing::info!(%sha, "component loaded from the compiled-code cache");
-                    Some(c)
+                    tracing::info!(%id, "component loaded from the compiled-code cache");
+                    return Ok(c);
                 }
                 Err(e) => {
-                    tracing::warn!(%sha, error = %e, "compiled-code cache entry unusable; recompiling");
-                    None
+                    tracing::warn!(%id, error = %e, "compiled-code cache entry unusable; recompiling")
                 }
-            },
-            None => None,
-        };
-        let component = match component {
-            Some(c) => c,
-            None => {
-                let sandbox = self.sandbox.clone();
-                let wasm = wasm.to_vec();
-                let started = std::time::Instant::now();
-                let code = tokio::task::spawn_blocking(move || sandbox.precompile(&wasm))
-                    .await
-                    .map_err(|e| LoadError::Invalid(format!("compiler task failed: {e}")))??;
-                tracing::info!(%sha, ms = started.elapsed().as_millis() as u64, "component compiled");
-                if let Err(e) = self.store.put_compiled(sha, &key, &code) {
-                    tracing::warn!(%sha, error = %e, "cannot write the compiled-code cache");
-                }
-                // SAFETY: produced just now by this engine.
-                unsafe { self.sandbox.load_precompiled(&code)? }
             }
-        };
-        self.sandbox.prepare(&component)
+        }
+        let wasm = wasm.await?;
+        let sandbox = self.sandbox.clone();
+        let started = std::time::Instant::now();
+        let code = tokio::task::spawn_blocking(move || sandbox.precompile(&wasm))
+            .await
+            .map_err(|e| LoadError::Invalid(format!("compiler task failed: {e}")))??;
+        tracing::info!(%id, ms = started.elapsed().as_millis() as u64, "component compiled");
+        if let Err(e) = self.store.put_compiled(id, &key, &code) {
+            tracing::warn!(%id, error = %e, "cannot write the compiled-code cache");
+        }
+        // SAFETY: produced just now by this engine.
+        unsafe { self.sandbox.load_precompiled(&code) }
     }
 }

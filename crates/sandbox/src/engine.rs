@@ -66,8 +66,8 @@ impl Drop for Ticker {
 /// Cloning is cheap and shares all three.
 #[derive(Clone)]
 pub struct Sandbox {
-    engine: Engine,
-    linker: Linker<Host>,
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<Host>,
     allocator: AllocatorKind,
     pub(crate) tick: Duration,
     max_memory: u64,

@@ -2,12 +2,14 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::sync::oneshot;
-use wasmtime::{Store, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
 use crate::host::{DenyOutbound, Host, InstanceLimits, MemoryLimiter};
 use crate::logs::{CapturedLogs, LogPipe};
@@ -29,6 +31,9 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
     /// Bytes of stdout and of stderr kept for the request's log line.
     pub log_capacity: usize,
+    /// What the guest reads from stdin (the JavaScript tier passes the
+    /// service's compiled bundle here); empty when `None`.
+    pub stdin: Option<Bytes>,
 }
 
 impl Invocation {
@@ -38,6 +43,7 @@ impl Invocation {
             limits,
             env: Vec::new(),
             log_capacity: 16 << 10,
+            stdin: None,
         }
     }
 }
@@ -58,6 +64,8 @@ pub struct Completion {
     pub outcome: Outcome,
     /// What the guest printed.
     pub logs: CapturedLogs,
+    /// Whether the guest was refused memory (it may have recovered).
+    pub memory_refused: bool,
     /// Wall time from instantiation to the end of the handler.
     pub elapsed: Duration,
     /// CPU time charged, in epoch ticks converted to time (an upper bound
@@ -69,7 +77,7 @@ pub struct Completion {
 pub struct CompletionHandle(Pending);
 
 enum Pending {
-    Ready(Completion),
+    Ready(Box<Completion>),
     Later(oneshot::Receiver<Completion>),
 }
 
@@ -77,7 +85,7 @@ impl CompletionHandle {
     /// The completion, if the guest has already finished.
     pub fn ready(self) -> Result<Completion, CompletionHandle> {
         match self.0 {
-            Pending::Ready(c) => Ok(c),
+            Pending::Ready(c) => Ok(*c),
             later => Err(CompletionHandle(later)),
         }
     }
@@ -85,12 +93,13 @@ impl CompletionHandle {
     /// Wait for the guest to finish (including streaming its response body).
     pub async fn wait(self) -> Completion {
         let rx = match self.0 {
-            Pending::Ready(c) => return c,
+            Pending::Ready(c) => return *c,
             Pending::Later(rx) => rx,
         };
         rx.await.unwrap_or_else(|_| Completion {
             outcome: Outcome::Failed(SandboxError::Trap("the sandbox task was cancelled".into())),
             logs: CapturedLogs::default(),
+            memory_refused: false,
             elapsed: Duration::ZERO,
             cpu: Duration::ZERO,
         })
@@ -114,42 +123,7 @@ impl Prepared {
         inv: Invocation,
     ) -> (Result<http::Response<Body>, SandboxError>, CompletionHandle) {
         let limits = inv.limits;
-        let stdout = LogPipe::new(inv.log_capacity);
-        let stderr = LogPipe::new(inv.log_capacity);
-        let wasi = WasiCtxBuilder::new()
-            .envs(&inv.env)
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
-        let host = Host {
-            wasi,
-            http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            hooks: DenyOutbound,
-            table: wasmtime::component::ResourceTable::new(),
-            limiter: MemoryLimiter {
-                limit: limits.memory,
-                used: 0,
-                denied: false,
-            },
-            cpu_ticks: 0,
-            cpu_exceeded: false,
-            stdout,
-            stderr,
-        };
-        let mut store = Store::new(self.pre.engine(), host);
-        store.limiter(|h| &mut h.limiter);
-        let max_ticks = (limits.cpu.as_nanos() / self.tick.as_nanos().max(1)).max(1) as u64;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |mut ctx| {
-            let host = ctx.data_mut();
-            host.cpu_ticks += 1;
-            if host.cpu_ticks >= max_ticks {
-                host.cpu_exceeded = true;
-                return Err(wasmtime::format_err!("CPU time limit exceeded"));
-            }
-            // Yield so other requests on this worker thread get their turn.
-            Ok(UpdateDeadline::Yield(1))
-        });
+        let mut store = new_store(self.pre.engine(), &inv, self.tick);
 
         let (resp_tx, resp_rx) = oneshot::channel();
         let setup = (|| {
@@ -167,10 +141,14 @@ impl Prepared {
                 let never_ran = Completion {
                     outcome: Outcome::Failed(err.clone()),
                     logs: CapturedLogs::default(),
+                    memory_refused: false,
                     elapsed: Duration::ZERO,
                     cpu: Duration::ZERO,
                 };
-                return (Err(err), CompletionHandle(Pending::Ready(never_ran)));
+                return (
+                    Err(err),
+                    CompletionHandle(Pending::Ready(Box::new(never_ran))),
+                );
             }
         };
 
@@ -194,18 +172,14 @@ impl Prepared {
             let outcome = match result {
                 Err(_elapsed) => Outcome::Failed(SandboxError::Timeout(limits.timeout)),
                 Ok(Ok(())) => Outcome::Finished,
-                Ok(Err(_)) if host.cpu_exceeded => {
-                    Outcome::Failed(SandboxError::CpuLimit(limits.cpu))
+                Ok(Err((e, instantiating))) => {
+                    Outcome::Failed(failure(host, &limits, &e, instantiating))
                 }
-                Ok(Err(_)) if host.limiter.denied => {
-                    Outcome::Failed(SandboxError::MemoryLimit(limits.memory))
-                }
-                Ok(Err((e, true))) => Outcome::Failed(instantiate_error(&e)),
-                Ok(Err((e, false))) => Outcome::Failed(SandboxError::Trap(trap_reason(&e))),
             };
             let completion = Completion {
                 outcome,
                 logs: CapturedLogs::collect(&host.stdout, &host.stderr),
+                memory_refused: host.limiter.denied,
                 elapsed: start.elapsed(),
                 cpu: tick * host.cpu_ticks as u32,
             };
@@ -224,7 +198,7 @@ impl Prepared {
         let (response, completion) = tokio::select! {
             biased;
             completion = &mut guest => {
-                (resp_rx.try_recv().ok(), CompletionHandle(Pending::Ready(completion)))
+                (resp_rx.try_recv().ok(), CompletionHandle(Pending::Ready(Box::new(completion))))
             }
             response = &mut resp_rx => {
                 let (tx, rx) = oneshot::channel();
@@ -234,8 +208,20 @@ impl Prepared {
                 (response.ok(), CompletionHandle(Pending::Later(rx)))
             }
         };
+        let memory_refused = matches!(&completion.0, Pending::Ready(c) if c.memory_refused);
         match response {
             Some(Ok(resp)) => (Ok(resp), completion),
+            // An error answer from a guest that was refused memory (an
+            // engine that caught its own out-of-memory) is the memory limit.
+            Some(Err(_)) if memory_refused => {
+                (Err(SandboxError::MemoryLimit(limits.memory)), completion)
+            }
+            Some(Err(ErrorCode::InternalError(message))) => (
+                Err(SandboxError::Internal(
+                    message.unwrap_or_else(|| "internal error".into()),
+                )),
+                completion,
+            ),
             Some(Err(code)) => (Err(SandboxError::Guest(format!("{code:?}"))), completion),
             // The guest ended without setting a response: its outcome says why.
             None => {
@@ -244,9 +230,76 @@ impl Prepared {
                     Outcome::Failed(e) => e.clone(),
                     Outcome::Finished => SandboxError::NoResponse,
                 };
-                (Err(err), CompletionHandle(Pending::Ready(completion)))
+                (
+                    Err(err),
+                    CompletionHandle(Pending::Ready(Box::new(completion))),
+                )
             }
         }
+    }
+}
+
+/// A fresh store for one run: WASI context (environment, stdin, bounded
+/// stdout/stderr), the memory limiter and the CPU meter, all from `inv`.
+pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> Store<Host> {
+    let limits = inv.limits;
+    let stdout = LogPipe::new(inv.log_capacity);
+    let stderr = LogPipe::new(inv.log_capacity);
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.envs(&inv.env)
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    if let Some(stdin) = &inv.stdin {
+        wasi.stdin(MemoryInputPipe::new(stdin.clone()));
+    }
+    let host = Host {
+        wasi: wasi.build(),
+        http: wasmtime_wasi_http::WasiHttpCtx::new(),
+        hooks: DenyOutbound,
+        table: wasmtime::component::ResourceTable::new(),
+        limiter: MemoryLimiter {
+            limit: limits.memory,
+            used: 0,
+            denied: false,
+        },
+        cpu_ticks: 0,
+        cpu_exceeded: false,
+        stdout,
+        stderr,
+    };
+    let mut store = Store::new(engine, host);
+    store.limiter(|h| &mut h.limiter);
+    let max_ticks = (limits.cpu.as_nanos() / tick.as_nanos().max(1)).max(1) as u64;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut ctx| {
+        let host = ctx.data_mut();
+        host.cpu_ticks += 1;
+        if host.cpu_ticks >= max_ticks {
+            host.cpu_exceeded = true;
+            return Err(wasmtime::format_err!("CPU time limit exceeded"));
+        }
+        // Yield so other requests on this worker thread get their turn.
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}
+
+/// Why a run that did not finish normally failed: the limits the store's
+/// host recorded first, then the error itself.
+pub(crate) fn failure(
+    host: &Host,
+    limits: &InstanceLimits,
+    e: &wasmtime::Error,
+    instantiating: bool,
+) -> SandboxError {
+    if host.cpu_exceeded {
+        SandboxError::CpuLimit(limits.cpu)
+    } else if host.limiter.denied {
+        SandboxError::MemoryLimit(limits.memory)
+    } else if instantiating {
+        instantiate_error(e)
+    } else {
+        SandboxError::Trap(trap_reason(e))
     }
 }
 
@@ -263,7 +316,8 @@ fn instantiate_error(e: &wasmtime::Error) -> SandboxError {
 /// A short reason for a trap, without host internals: the trap code if any.
 fn trap_reason(e: &wasmtime::Error) -> String {
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-        return format!("wasm trap: {trap}");
+        // Its display reads "wasm trap: <what happened>".
+        return trap.to_string();
     }
     first_line(&format!("{e}"))
 }

@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+mod calls;
 mod engine;
 mod exec;
 mod host;
@@ -101,6 +102,11 @@ pub enum SandboxError {
     /// The guest answered with an HTTP error code instead of a response.
     #[error("the service answered with an error: {0}")]
     Guest(String),
+    /// The guest reported an internal error instead of a response
+    /// (`wasi:http` `internal-error`; the JavaScript tier's uncaught
+    /// exceptions). The text is the guest's own.
+    #[error("the service failed: {0}")]
+    Internal(String),
     /// The node could not create an instance (for example the instance pool
     /// is exhausted).
     #[error("no sandbox capacity: {0}")]

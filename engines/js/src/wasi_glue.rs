@@ -1,0 +1,196 @@
+//! The component's exports: `wizer-initialize`, `compile` and
+//! `wasi:http/incoming-handler`, wired to [`crate::engine::Engine`].
+
+use std::cell::RefCell;
+
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+    Scheme,
+};
+
+use crate::engine::{Engine, Host, HttpRequest, HttpResponse};
+
+wit_bindgen::generate!({
+    inline: "
+        package mote:js-engine;
+        world engine {
+            export wizer-initialize: func();
+            export compile: func(entry: string, files: list<tuple<string, list<u8>>>) -> result<list<u8>, string>;
+        }
+    ",
+});
+
+/// The WASI host. Every method calls WASI at call time: nothing is
+/// captured into the snapshot (no std::env, no libc stdio).
+struct Wasi;
+
+impl Host for Wasi {
+    fn print(&self, stderr: bool, line: &str) {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        let stream = if stderr {
+            wasi::cli::stderr::get_stderr()
+        } else {
+            wasi::cli::stdout::get_stdout()
+        };
+        for chunk in bytes.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+    }
+    fn random(&self, buf: &mut [u8]) {
+        let bytes = wasi::random::random::get_random_bytes(buf.len() as u64);
+        buf.copy_from_slice(&bytes[..buf.len()]);
+    }
+    fn now_ms(&self) -> f64 {
+        wasi::clocks::monotonic_clock::now() as f64 / 1e6
+    }
+    fn sleep_ms(&self, ms: f64) {
+        let ns = (ms * 1e6).ceil().max(0.0) as u64;
+        wasi::clocks::monotonic_clock::subscribe_duration(ns).block();
+    }
+    fn env(&self) -> Vec<(String, String)> {
+        wasi::cli::environment::get_environment()
+    }
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// Everything on stdin (the node writes the service's bundle there). Read
+/// through `wasi` directly, not libc, so the snapshot holds no stdio state.
+fn read_stdin() -> Vec<u8> {
+    let stdin = wasi::cli::stdin::get_stdin();
+    let mut buf = Vec::new();
+    while let Ok(chunk) = stdin.blocking_read(1 << 20) {
+        buf.extend_from_slice(&chunk);
+    }
+    buf
+}
+
+struct Component;
+
+impl Guest for Component {
+    fn wizer_initialize() {
+        ENGINE.with(|e| {
+            let mut e = e.borrow_mut();
+            if e.is_none() {
+                *e = Some(Engine::new(Wasi));
+            }
+        });
+    }
+
+    fn compile(entry: String, files: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>, String> {
+        ENGINE.with(|e| {
+            let mut e = e.borrow_mut();
+            e.get_or_insert_with(|| Engine::new(Wasi))
+                .compile(&entry, &files)
+        })
+    }
+}
+
+export!(Component);
+
+fn method_str(m: Method) -> String {
+    match m {
+        Method::Get => "GET".into(),
+        Method::Head => "HEAD".into(),
+        Method::Post => "POST".into(),
+        Method::Put => "PUT".into(),
+        Method::Delete => "DELETE".into(),
+        Method::Connect => "CONNECT".into(),
+        Method::Options => "OPTIONS".into(),
+        Method::Trace => "TRACE".into(),
+        Method::Patch => "PATCH".into(),
+        Method::Other(s) => s,
+    }
+}
+
+fn read_request(request: &IncomingRequest) -> HttpRequest {
+    let scheme = match request.scheme() {
+        Some(Scheme::Https) => "https",
+        _ => "http",
+    };
+    let authority = request.authority().unwrap_or_else(|| "localhost".into());
+    let path = request.path_with_query().unwrap_or_else(|| "/".into());
+    let headers = request.headers().entries().into_iter().collect();
+    let mut body = Vec::new();
+    if let Ok(incoming) = request.consume()
+        && let Ok(stream) = incoming.stream()
+    {
+        while let Ok(chunk) = stream.blocking_read(64 * 1024) {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    HttpRequest {
+        method: method_str(request.method()),
+        url: format!("{scheme}://{authority}{path}"),
+        headers,
+        body,
+    }
+}
+
+fn respond(out: ResponseOutparam, response: HttpResponse) {
+    let fields = Fields::new();
+    for (k, v) in &response.headers {
+        let _ = fields.append(k, v);
+    }
+    let resp = OutgoingResponse::new(fields);
+    let _ = resp.set_status_code(response.status);
+    let body = resp.body().expect("response body");
+    ResponseOutparam::set(out, Ok(resp));
+    {
+        let stream = body.write().expect("response stream");
+        for chunk in response.body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(body, None);
+}
+
+struct Http;
+
+impl wasi::exports::http::incoming_handler::Guest for Http {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        ENGINE.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let engine = slot.get_or_insert_with(|| Engine::new(Wasi));
+            // CALIBRATION ONLY (temporary)
+            if let Some((_, v)) = Wasi
+                .env()
+                .into_iter()
+                .find(|(k, _)| k == "MOTE_JS_STACK_LIMIT")
+            {
+                engine.set_stack_limit(v.parse().unwrap());
+            }
+            let result = if engine.is_loaded() {
+                Ok(())
+            } else {
+                engine.load(read_stdin())
+            };
+            let result = result.and_then(|()| engine.handle(read_request(&request)));
+            match result {
+                Ok(response) => respond(out, response),
+                Err(message) => {
+                    // The exception and its stack go to the log, not the client.
+                    Wasi.print(true, &format!("Uncaught {message}"));
+                    ResponseOutparam::set(
+                        out,
+                        Err(ErrorCode::InternalError(Some(
+                            "uncaught exception (details are in the node's log)".into(),
+                        ))),
+                    );
+                }
+            }
+            // After the response: ctx.waitUntil work.
+            engine.finish();
+        });
+    }
+}
+
+wasi::http::proxy::export!(Http);

@@ -1,0 +1,2 @@
+import { helper } from "./lib/syntax.js";
+export default { fetch() { return new Response(helper()); } };

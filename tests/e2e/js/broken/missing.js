@@ -1,0 +1,2 @@
+import { nothing } from "./lib/not-there.js";
+export default { fetch() { return new Response(nothing); } };
