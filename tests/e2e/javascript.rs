@@ -536,3 +536,66 @@ fn deploy_fails_with_file_line_and_column_and_keeps_the_old_version() {
     let resp = http().get(node.url("/broken")).send().unwrap();
     assert_eq!(resp.text().unwrap(), "good");
 }
+
+#[test]
+fn deep_recursion_is_a_catchable_range_error() {
+    // Every file of tests/e2e/js/recursion recurses without bound in its own
+    // way (JS calls, getters, Proxy, JSON, the parser, sort callbacks, ...)
+    // and answers with what it caught: one service per file.
+    let cases_dir = js_app("recursion");
+    let app = tempfile::tempdir().unwrap();
+    let mut manifest = String::from("name = \"recursion\"\n");
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(&cases_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('_', "-");
+        std::fs::copy(&path, app.path().join(path.file_name().unwrap())).unwrap();
+        manifest.push_str(&format!(
+            "\n[services.{name}]\nsource = {:?}\nroutes = [\"/rec/{name}\"]\nlimits = {{ cpu = \"5s\", memory = \"512MiB\" }}\n",
+            path.file_name().unwrap().to_str().unwrap()
+        ));
+        cases.push(name);
+    }
+    cases.sort();
+    assert!(cases.len() >= 30, "{cases:?}");
+    std::fs::write(app.path().join("mote.toml"), manifest).unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let node = Node::start(data.path(), &[app.path()]);
+    // These need no stack limit: regexps use a heap stack (or refuse deep
+    // nesting at parse time), promise chains unwind between jobs, and event
+    // dispatch reports a listener's error instead of throwing it.
+    let no_limit_needed = [
+        "event-dispatch",
+        "promise-then",
+        "regexp-backtrack",
+        "regexp-lookahead",
+        "regexp-nested",
+    ];
+    for case in &cases {
+        let resp = http()
+            .get(node.url(&format!("/rec/{case}")))
+            .send()
+            .unwrap();
+        let status = resp.status();
+        let body = resp.text().unwrap();
+        assert_eq!(status, 200, "{case}: {body}");
+        if !no_limit_needed.contains(&case.as_str()) {
+            assert!(
+                body.contains("RangeError: Maximum call stack size exceeded"),
+                "{case}: {body}"
+            );
+        }
+    }
+    // The plain case from the API app too, caught by the script itself.
+    drop(node);
+    let data = tempfile::tempdir().unwrap();
+    let node = api_node(data.path());
+    let resp = http().get(node.url("/api/recursion")).send().unwrap();
+    assert_eq!(resp.text().unwrap(), "RangeError: true");
+}

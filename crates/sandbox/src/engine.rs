@@ -74,10 +74,24 @@ pub struct Sandbox {
     _ticker: Arc<Ticker>,
 }
 
+/// The native stack a guest may use (Wasmtime's default is 512 KiB).
+pub const MAX_WASM_STACK: usize = 8 << 20;
+
 fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.memory_init_cow(true);
+    // Room for deep native recursion (QuickJS's parser and JSON run C code
+    // recursively): the JavaScript engine's own stack limit then trips
+    // first, as a catchable RangeError, instead of a trap. Only the pages a
+    // request touches are used. See engines/js/README.md, "Deep recursion".
+    config.max_wasm_stack(MAX_WASM_STACK);
+    config.async_stack_size(MAX_WASM_STACK + (1 << 20));
+    // `MOTE_PERFMAP=1` names guest functions for `perf` (/tmp/perf-PID.map);
+    // bench/profile sets it.
+    if std::env::var_os("MOTE_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

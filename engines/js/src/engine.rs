@@ -257,13 +257,9 @@ impl Engine {
     /// Log the promise rejections nobody handled, and forget them.
     fn report_rejections(&self) {
         for (_, text) in self.rejections.take() {
-            self.host.print(true, &format!("Uncaught (in promise) {text}"));
+            self.host
+                .print(true, &format!("Uncaught (in promise) {text}"));
         }
-    }
-
-    /// CALIBRATION ONLY (temporary).
-    pub fn set_stack_limit(&self, n: usize) {
-        self._rt.set_max_stack_size(n);
     }
 
     pub fn is_loaded(&self) -> bool {

@@ -160,14 +160,6 @@ impl wasi::exports::http::incoming_handler::Guest for Http {
         ENGINE.with(|cell| {
             let mut slot = cell.borrow_mut();
             let engine = slot.get_or_insert_with(|| Engine::new(Wasi));
-            // CALIBRATION ONLY (temporary)
-            if let Some((_, v)) = Wasi
-                .env()
-                .into_iter()
-                .find(|(k, _)| k == "MOTE_JS_STACK_LIMIT")
-            {
-                engine.set_stack_limit(v.parse().unwrap());
-            }
             let result = if engine.is_loaded() {
                 Ok(())
             } else {

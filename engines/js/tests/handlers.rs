@@ -176,7 +176,7 @@ fn deep_recursion_is_a_catchable_range_error() {
         "#,
         )],
     );
-    let expected = vec!["RangeError: Maximum call stack size exceeded"; 6].join("\n");
+    let expected = ["RangeError: Maximum call stack size exceeded"; 6].join("\n");
     assert_eq!(s.text(get("http://x/")), expected);
     // Uncaught, it is the request's error; the instance still works after.
     let e = s.call(get("http://x/uncaught")).unwrap_err();

@@ -3,11 +3,14 @@
 // service workers (`addEventListener('fetch', ...)`).
 let handler = null; // (request, env, ctx) => Response | Promise<Response>
 let waiting = []; // promises given to ctx.waitUntil
+// Keep `p` for `M.background`, which reports its rejection once the response
+// is out; marked handled now so it is not also reported as unhandled.
+const keep = (p) => { const q = Promise.resolve(p); q.catch(() => {}); waiting.push(q); };
 let env = {};
 
 class ExecutionContext {
   constructor(k) { if (k !== M) throw new TypeError('Illegal constructor'); }
-  waitUntil(p) { waiting.push(Promise.resolve(p)); }
+  waitUntil(p) { keep(p); }
   passThroughOnException() {}
 }
 
@@ -22,7 +25,7 @@ class FetchEvent extends Event {
     if (this.#responded) throw new DOMException('respondWith() was already called', 'InvalidStateError');
     this.#responded = Promise.resolve(r);
   }
-  waitUntil(p) { waiting.push(Promise.resolve(p)); }
+  waitUntil(p) { keep(p); }
   passThroughOnException() {}
   static _response(e) { return e.#responded; }
 }

@@ -1,0 +1,30 @@
+// Node globals and modules Mote emulates.
+import { Buffer as B2 } from 'node:buffer';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import EventEmitter from 'node:events';
+import { format, inspect, promisify, types, isDeepStrictEqual } from 'node:util';
+import path from 'node:path';
+import querystring from 'node:querystring';
+import { StringDecoder } from 'node:string_decoder';
+import assert from 'node:assert';
+import * as url from 'url';
+
+const hex: string = createHash('sha256').update('abc').digest('hex');
+const mac: Buffer = createHmac('sha1', 'key').update(Buffer.from('data')).digest();
+assert.ok(timingSafeEqual(mac, B2.from(mac)));
+assert.strictEqual(randomBytes(16).length, 16);
+const e = new EventEmitter();
+e.on('x', (n: number) => console.log(format('%d', n), inspect({ n }, { depth: 1 })));
+e.emit('x', 1);
+const sleep = promisify<void>((ms: number, cb: () => void) => setTimeout(cb, ms));
+void sleep(1);
+assert.ok(types.isDate(new Date()) && isDeepStrictEqual({ a: 1 }, { a: 1 }));
+const p: string = path.join('/a', 'b', '../c.txt') + path.extname('x.js');
+const q = querystring.stringify({ a: '1' }) + querystring.parse('a=1&a=2').a;
+const d = new StringDecoder('utf8').write(Buffer.from([0xe2, 0x82])) + url.parse('http://h/p?q=1', true).pathname;
+const env: string | undefined = process.env.HOME;
+process.nextTick((s: string) => console.log(s), 'tick');
+const t: [number, number] = process.hrtime();
+const b = Buffer.alloc(8);
+b.writeUInt32BE(1, 0);
+console.log(hex, p, q, d, env, t, b.readUInt32BE(0), b.toString('base64'), global === globalThis);
