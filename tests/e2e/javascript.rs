@@ -281,7 +281,25 @@ fn fetch_api_headers_bodies_and_web_platform_apis() {
         json!({ "env": "hej", "process": "hej", "missing": true })
     );
 
-    // Outbound fetch is not granted: a clear error, and no connection.
+    assert_eq!(
+        get_json(&node, "/api/mixed"),
+        json!({ "padded": "..7", "version": "1.0.0" })
+    );
+
+    // waitUntil work finishes before the instance is dropped: its output is
+    // in the request's log line, written when the guest has ended.
+    let resp = client.get(node.url("/api/background")).send().unwrap();
+    assert_eq!(resp.text().unwrap(), "sent");
+    assert!(node.wait_for_log("path=/api/background"));
+    let line = node
+        .logs()
+        .lines()
+        .find(|l| l.contains("path=/api/background"))
+        .unwrap()
+        .to_string();
+    assert!(line.contains(r#"stdout="background finished""#), "{line}");
+
+    // Outbound fetch is not granted to this service: a clear error.
     let resp = client.get(node.url("/api/fetch")).send().unwrap();
     assert_eq!(resp.status(), 502);
     let text = resp.text().unwrap();

@@ -1,6 +1,7 @@
 // Each route returns what the test compares with expected values; nothing
 // here knows the expected answers.
 import { hex } from "./lib/hex.js";
+import pad from "tiny-pad";
 
 let requestsSeenByThisInstance = 0;
 
@@ -148,6 +149,18 @@ const routes = {
     } catch (e) {
       return new Response(`${e.name}: ${e.message}`, { status: 502 });
     }
+  },
+  // ctx.waitUntil work runs after the response, before the instance goes.
+  async background(req, env, ctx) {
+    ctx.waitUntil(new Promise(resolve => setTimeout(() => {
+      console.log("background finished");
+      resolve();
+    }, 30)));
+    return new Response("sent");
+  },
+  // An ES module using a CommonJS package from node_modules.
+  async mixed() {
+    return Response.json({ padded: pad("7", 3), version: pad.version });
   },
   async redirect() {
     return Response.redirect("https://example.com/elsewhere", 307);
