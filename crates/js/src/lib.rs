@@ -13,8 +13,8 @@
 //!    graph is resolved among the app's files ([`Sources`]) and compiled to
 //!    QuickJS bytecode by the engine itself (its `compile` export), so syntax
 //!    errors and unresolvable imports fail the deploy with `file:line:column`.
-//! 3. **Per request**: a fresh instance of the snapshot, the bytecode on its
-//!    stdin ([`JsEngine::invocation_input`]), the request to its
+//! 3. **Per request**: a fresh instance of the snapshot ([`JsEngine::prepared`]),
+//!    the bundle on its stdin (`Invocation::stdin`), the request to its
 //!    `wasi:http` handler: the same path, limits and pool as a component.
 
 use std::collections::BTreeMap;
@@ -169,11 +169,6 @@ impl JsEngine {
             )
             .await?;
         result.map(Bytes::from).map_err(CompileError::Script)
-    }
-
-    /// The per-request input of a compiled service (its stdin).
-    pub fn invocation_input(bundle: &Bytes) -> Option<Bytes> {
-        Some(bundle.clone())
     }
 }
 

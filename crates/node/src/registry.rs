@@ -73,6 +73,9 @@ pub enum ServiceError {
     /// `file:line:column:`).
     #[error(transparent)]
     Script(#[from] CompileError),
+    /// A stored JavaScript service's sources cannot be read back.
+    #[error("{0}")]
+    Sources(String),
 }
 
 /// A service made ready: what its requests instantiate, and what they read
@@ -426,7 +429,7 @@ impl Registry {
                 let bundle = match self.store.compiled(sha, &key) {
                     Some(bundle) => Bytes::from(bundle),
                     None => {
-                        let sources = Sources::decode(source).map_err(LoadError::Invalid)?;
+                        let sources = Sources::decode(source).map_err(ServiceError::Sources)?;
                         let started = std::time::Instant::now();
                         let bundle = engine.compile(&sources).await?;
                         tracing::info!(%sha, ms = started.elapsed().as_millis() as u64, "JavaScript service compiled");
