@@ -21,6 +21,7 @@
 //! assert_eq!(table.lookup("localhost", "/nope"), None);
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// A route pattern: optional host, path, optional trailing wildcard.
@@ -144,15 +145,28 @@ pub struct Conflict<T> {
     pub existing: T,
 }
 
-/// The route table.
+/// The route table. Inserting and looking up cost the same whatever the
+/// number of routes (a node may hold tens of thousands): patterns are
+/// indexed by their exact path and by their wildcard prefix.
 #[derive(Debug, Clone)]
 pub struct RouteTable<T> {
     routes: Vec<(Pattern, T)>,
+    /// Pattern -> its position in `routes` (conflicts).
+    positions: HashMap<Pattern, usize>,
+    /// Path of an exact pattern -> positions of the patterns with that path.
+    exact: HashMap<String, Vec<usize>>,
+    /// Prefix of a wildcard pattern (`""` for `/*`) -> positions.
+    wildcards: HashMap<String, Vec<usize>>,
 }
 
 impl<T> Default for RouteTable<T> {
     fn default() -> Self {
-        RouteTable { routes: Vec::new() }
+        RouteTable {
+            routes: Vec::new(),
+            positions: HashMap::new(),
+            exact: HashMap::new(),
+            wildcards: HashMap::new(),
+        }
     }
 }
 
@@ -164,12 +178,20 @@ impl<T: Clone> RouteTable<T> {
 
     /// Add a route; an identical pattern already present is a [`Conflict`].
     pub fn insert(&mut self, pattern: Pattern, target: T) -> Result<(), Conflict<T>> {
-        if let Some((_, existing)) = self.routes.iter().find(|(p, _)| *p == pattern) {
+        if let Some(&i) = self.positions.get(&pattern) {
             return Err(Conflict {
                 pattern,
-                existing: existing.clone(),
+                existing: self.routes[i].1.clone(),
             });
         }
+        let i = self.routes.len();
+        let bucket = if pattern.wildcard {
+            &mut self.wildcards
+        } else {
+            &mut self.exact
+        };
+        bucket.entry(pattern.path.clone()).or_default().push(i);
+        self.positions.insert(pattern.clone(), i);
         self.routes.push((pattern, target));
         Ok(())
     }
@@ -184,7 +206,7 @@ impl<T: Clone> RouteTable<T> {
         self.routes.is_empty()
     }
 
-    /// Every route and its target.
+    /// Every route and its target, in the order inserted.
     pub fn iter(&self) -> impl Iterator<Item = &(Pattern, T)> {
         self.routes.iter()
     }
@@ -192,8 +214,23 @@ impl<T: Clone> RouteTable<T> {
     /// The target for a request's `Host` header (or URI authority) and path.
     pub fn lookup(&self, host: &str, path: &str) -> Option<&T> {
         let host = strip_port(host);
-        self.routes
-            .iter()
+        // The wildcard prefixes that can match: "" (`/*`), the path itself,
+        // and the path cut before each of its '/' (`/a/b` -> `/a`).
+        let prefixes = std::iter::once("")
+            .chain(
+                path.match_indices('/')
+                    .map(|(i, _)| &path[..i])
+                    .filter(|p| !p.is_empty()),
+            )
+            .chain(std::iter::once(path));
+        let candidates = self
+            .exact
+            .get(path)
+            .into_iter()
+            .flatten()
+            .chain(prefixes.filter_map(|p| self.wildcards.get(p)).flatten());
+        candidates
+            .map(|&i| &self.routes[i])
             .filter(|(p, _)| match &p.host {
                 Some(h) => h.eq_ignore_ascii_case(host),
                 None => true,
@@ -238,6 +275,54 @@ mod tests {
             Some(&"host-api")
         );
         assert_eq!(t.lookup("example.com", "/other"), Some(&"catchall"));
+    }
+
+    #[test]
+    fn indexed_lookup_agrees_with_a_scan_of_every_route() {
+        let patterns = [
+            "/*",
+            "/a",
+            "/a/*",
+            "/a/b",
+            "/a/b/*",
+            "/ab/*",
+            "/a/b/c",
+            "/x/*",
+            "h.example/*",
+            "h.example/a/*",
+            "h.example/a/b",
+            "other.example/a",
+        ];
+        let t = table(&patterns.iter().map(|p| (*p, *p)).collect::<Vec<_>>());
+        let scan = |host: &str, path: &str| {
+            let host = strip_port(host);
+            t.iter()
+                .filter(|(p, _)| {
+                    p.host
+                        .as_deref()
+                        .is_none_or(|h| h.eq_ignore_ascii_case(host))
+                })
+                .filter(|(p, _)| p.matches_path(path))
+                .max_by_key(|(p, _)| (p.host.is_some(), !p.wildcard, p.path.len()))
+                .map(|(_, target)| target)
+        };
+        for host in ["h.example", "H.EXAMPLE:80", "other.example", "none"] {
+            for path in [
+                "/", "/a", "/a/", "/a/b", "/a/b/", "/a/b/c", "/a/b/c/d", "/ab", "/ab/c", "/abc",
+                "/x", "/y/z", "//", "/a//b",
+            ] {
+                assert_eq!(t.lookup(host, path), scan(host, path), "{host} {path}");
+            }
+        }
+        // Thousands of routes: each one still found.
+        let mut big = RouteTable::new();
+        for i in 0..5000 {
+            big.insert(Pattern::parse(&format!("/svc{i}/*")).unwrap(), i)
+                .unwrap();
+        }
+        assert_eq!(big.lookup("x", "/svc4999/deep/path"), Some(&4999));
+        assert_eq!(big.lookup("x", "/svc50"), Some(&50));
+        assert_eq!(big.lookup("x", "/svc5000"), None);
     }
 
     #[test]
