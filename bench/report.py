@@ -334,29 +334,7 @@ def main():
                 res += [f"### {x['file']}", "", "```", x["text"].rstrip(), "```", ""]
     if (a.raw / "criterion.txt").exists():
         res += ["## Criterion output", "", "```", (a.raw / "criterion.txt").read_text(errors="replace").rstrip(), "```", ""]
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text("\n".join(res))
-    print(f"wrote {a.out}", file=sys.stderr)
-
-    if a.print_section:
-        print(section)
-    if noisy:
-        print(f"WARNING: other processes used a median {statistics.median(others):.0f} % of the machine "
-              f"during the wrk runs (limit {a.max_noise:g} %): the figures are not reliable.", file=sys.stderr)
-    if a.benchmarks and noisy and not a.force:
-        print(f"NOT updating {a.benchmarks} with a noisy run (rerun bench/run on a quiet machine, "
-              "or pass --force).", file=sys.stderr)
-    elif a.benchmarks:
-        text = a.benchmarks.read_text() if a.benchmarks.exists() else "# Benchmarks\n"
-        block = f"{START}\n{section}\n\n{END}"
-        if START in text and END in text:
-            pre, rest = text.split(START, 1)
-            _, post = rest.split(END, 1)
-            text = pre + block + post
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        a.benchmarks.write_text(text)
-        print(f"updated {a.benchmarks}", file=sys.stderr)
+    publish(a, res, section, START, END, noisy, statistics.median(others) if others else 0.0, "bench/run")
 
     # Summary on stdout for the terminal.
     print("\nreq/s medians: " + ", ".join(f"{LABELS.get(s, s)} {fmt_rps(rps[s])}" for s in servers))
@@ -366,6 +344,34 @@ def main():
         print("WARNING: wrk runs with errors — see the results file", file=sys.stderr)
     if noisy:
         sys.exit(3)
+
+
+def publish(a, res, section, start, end, noisy, noise, command):
+    """Write the results file; print the section if asked; warn about noise;
+    replace the section between `start` and `end` in BENCHMARKS.md unless the
+    run was noisy (and not forced). Shared by bench/run and bench/js."""
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text("\n".join(res))
+    print(f"wrote {a.out}", file=sys.stderr)
+    if a.print_section:
+        print(section)
+    if noisy:
+        print(f"WARNING: other processes used a median {noise:.0f} % of the machine "
+              f"during the wrk runs (limit {a.max_noise:g} %): the figures are not reliable.", file=sys.stderr)
+    if a.benchmarks and noisy and not a.force:
+        print(f"NOT updating {a.benchmarks} with a noisy run (rerun {command} on a quiet machine, "
+              "or pass --force).", file=sys.stderr)
+    elif a.benchmarks:
+        text = a.benchmarks.read_text() if a.benchmarks.exists() else "# Benchmarks\n"
+        block = f"{start}\n{section}\n\n{end}"
+        if start in text and end in text:
+            pre, rest = text.split(start, 1)
+            _, post = rest.split(end, 1)
+            text = pre + block + post
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        a.benchmarks.write_text(text)
+        print(f"updated {a.benchmarks}", file=sys.stderr)
 
 
 if __name__ == "__main__":
