@@ -124,6 +124,16 @@ impl Node {
         false
     }
 
+    /// The first log line containing `needle`, waiting (bounded) for it.
+    pub fn log_line(&self, needle: &str) -> String {
+        assert!(self.wait_for_log(needle), "no log line with {needle:?}");
+        self.logs()
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap()
+            .to_string()
+    }
+
     /// Run the `mote` CLI against this node.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(MOTE)

@@ -290,13 +290,7 @@ fn fetch_api_headers_bodies_and_web_platform_apis() {
     // in the request's log line, written when the guest has ended.
     let resp = client.get(node.url("/api/background")).send().unwrap();
     assert_eq!(resp.text().unwrap(), "sent");
-    assert!(node.wait_for_log("path=/api/background"));
-    let line = node
-        .logs()
-        .lines()
-        .find(|l| l.contains("path=/api/background"))
-        .unwrap()
-        .to_string();
+    let line = node.log_line("path=/api/background");
     assert!(line.contains(r#"stdout="background finished""#), "{line}");
 
     // Outbound fetch is not granted to this service: a clear error.
@@ -309,13 +303,7 @@ fn fetch_api_headers_bodies_and_web_platform_apis() {
     // console.* goes to the request's log line: log to stdout, error to stderr.
     let resp = client.get(node.url("/api/console")).send().unwrap();
     assert_eq!(resp.text().unwrap(), "logged");
-    assert!(node.wait_for_log("path=/api/console"));
-    let line = node
-        .logs()
-        .lines()
-        .find(|l| l.contains("path=/api/console"))
-        .unwrap()
-        .to_string();
+    let line = node.log_line("path=/api/console");
     assert!(
         line.contains(r#"stdout="log line { a: 1 } [ 1, 2 ]""#),
         "{line}"
@@ -357,13 +345,7 @@ fn exceptions_and_hostile_scripts_cost_only_their_request() {
     assert_eq!(resp.headers()["x-mote-error"], "service-error");
     let body = resp.text().unwrap();
     assert!(!body.contains("boom"), "{body}");
-    assert!(node.wait_for_log("path=/api/throws"));
-    let line = node
-        .logs()
-        .lines()
-        .find(|l| l.contains("path=/api/throws"))
-        .unwrap()
-        .to_string();
+    let line = node.log_line("path=/api/throws");
     assert!(line.contains("TypeError: boom from the handler"), "{line}");
     assert!(
         line.contains("index.js"),

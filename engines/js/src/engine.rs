@@ -295,11 +295,8 @@ impl Engine {
         *self.bundle.borrow_mut() = Some(b);
         self.reseed();
         self.ctx.with(|ctx| {
-            update_stack_top(&ctx);
             let err = |e| describe(&ctx, e);
-            let m: Object = self.internal.clone().restore(&ctx).map_err(err)?;
-            let begin: Function = m.get("beginRequest").map_err(err)?;
-            begin.call::<_, ()>(()).map_err(err)?;
+            let m = self.begin_request(&ctx)?;
             let set: Function = m.get("setHandler").map_err(err)?;
             match style {
                 Style::Module => {
@@ -322,6 +319,18 @@ impl Engine {
         })?;
         self.loaded = true;
         Ok(())
+    }
+
+    /// Enter the engine for a request: the stack top measured here, the
+    /// per-request state reset (`beginRequest`: timers, clock, env). Returns
+    /// the prelude's internal module.
+    fn begin_request<'js>(&self, ctx: &Ctx<'js>) -> Result<Object<'js>, String> {
+        update_stack_top(ctx);
+        let err = |e| describe(ctx, e);
+        let m: Object = self.internal.clone().restore(ctx).map_err(err)?;
+        let begin: Function = m.get("beginRequest").map_err(err)?;
+        begin.call::<_, ()>(()).map_err(err)?;
+        Ok(m)
     }
 
     fn reseed(&self) {
@@ -367,11 +376,8 @@ impl Engine {
     pub fn handle(&self, request: HttpRequest) -> Result<HttpResponse, String> {
         self.reseed();
         self.ctx.with(|ctx| {
-            update_stack_top(&ctx);
             let err = |e| describe(&ctx, e);
-            let m: Object = self.internal.clone().restore(&ctx).map_err(err)?;
-            let begin: Function = m.get("beginRequest").map_err(err)?;
-            begin.call::<_, ()>(()).map_err(err)?;
+            let m = self.begin_request(&ctx)?;
             let mut headers = Vec::with_capacity(request.headers.len() * 2);
             for (k, v) in request.headers {
                 headers.push(k);
