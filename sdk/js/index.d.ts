@@ -102,7 +102,9 @@ interface RequestInit {
   redirect?: 'follow' | 'error' | 'manual';
 }
 
-declare class Request implements Body {
+/** Request and Response get the `Body` members by declaration merging. */
+interface Request extends Body {}
+declare class Request {
   constructor(input: Request | string | URL, init?: RequestInit);
   readonly method: string;
   readonly url: string;
@@ -117,14 +119,6 @@ declare class Request implements Body {
   readonly integrity: string;
   readonly keepalive: boolean;
   clone(): Request;
-  readonly body: Uint8Array | null;
-  readonly bodyUsed: boolean;
-  arrayBuffer(): Promise<ArrayBuffer>;
-  bytes(): Promise<Uint8Array>;
-  text(): Promise<string>;
-  json<T = unknown>(): Promise<T>;
-  blob(): Promise<Blob>;
-  formData(): Promise<FormData>;
 }
 
 interface ResponseInit {
@@ -133,7 +127,8 @@ interface ResponseInit {
   headers?: HeadersInit;
 }
 
-declare class Response implements Body {
+interface Response extends Body {}
+declare class Response {
   constructor(body?: BodyInit | null, init?: ResponseInit);
   static json(data: unknown, init?: ResponseInit): Response;
   static redirect(url: string | URL, status?: 301 | 302 | 303 | 307 | 308): Response;
@@ -146,14 +141,6 @@ declare class Response implements Body {
   readonly url: string;
   readonly redirected: boolean;
   clone(): Response;
-  readonly body: Uint8Array | null;
-  readonly bodyUsed: boolean;
-  arrayBuffer(): Promise<ArrayBuffer>;
-  bytes(): Promise<Uint8Array>;
-  text(): Promise<string>;
-  json<T = unknown>(): Promise<T>;
-  blob(): Promise<Blob>;
-  formData(): Promise<FormData>;
 }
 
 /**

@@ -10,9 +10,9 @@ const alg = (a) => {
 const input = (data, enc) => (typeof data === 'string' ? Buffer.from(data, enc) : M.toU8(data, 'The "data" argument'));
 const output = (u8, enc) => { const b = Buffer.from(u8); return enc === undefined || enc === 'buffer' ? b : b.toString(enc); };
 
-class Hash {
-  #alg; #chunks = []; #done = false;
-  constructor(a) { this.#alg = alg(a); }
+// What Hash and Hmac share: buffered updates, one digest.
+class Digest {
+  #chunks = []; #done = false;
   update(data, enc) {
     if (this.#done) throw new Error('Digest already called');
     this.#chunks.push(M.copyU8(input(data, enc)));
@@ -21,26 +21,24 @@ class Hash {
   digest(enc) {
     if (this.#done) throw new Error('Digest already called');
     this.#done = true;
-    return output(native.digest(this.#alg, M.concat(this.#chunks)), enc);
+    return output(this._compute(M.concat(this.#chunks)), enc);
   }
-  copy() { const h = new Hash(this.#alg); for (const c of this.#chunks) h.update(c); return h; }
+  _chunks() { return this.#chunks; }
 }
-class Hmac {
-  #alg; #key; #chunks = []; #done = false;
+class Hash extends Digest {
+  #alg;
+  constructor(a) { super(); this.#alg = alg(a); }
+  _compute(data) { return native.digest(this.#alg, data); }
+  copy() { const h = new Hash(this.#alg); for (const c of this._chunks()) h.update(c); return h; }
+}
+class Hmac extends Digest {
+  #alg; #key;
   constructor(a, key) {
+    super();
     this.#alg = alg(a);
     this.#key = key && typeof key === 'object' && !ArrayBuffer.isView(key) && !(key instanceof ArrayBuffer) && key.export ? key.export() : input(key);
   }
-  update(data, enc) {
-    if (this.#done) throw new Error('Digest already called');
-    this.#chunks.push(M.copyU8(input(data, enc)));
-    return this;
-  }
-  digest(enc) {
-    if (this.#done) throw new Error('Digest already called');
-    this.#done = true;
-    return output(native.hmac(this.#alg, M.copyU8(this.#key), M.concat(this.#chunks)), enc);
-  }
+  _compute(data) { return native.hmac(this.#alg, M.copyU8(this.#key), data); }
 }
 function randomBytes(n, cb) {
   const b = Buffer.from(native.random(n));
