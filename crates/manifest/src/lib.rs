@@ -23,7 +23,7 @@ mod raw;
 mod route;
 mod units;
 
-pub use raw::check_name;
+pub use raw::{check_name, check_secret_name};
 pub use route::Route;
 pub use units::{format_duration, format_size, parse_duration, parse_size};
 

@@ -300,21 +300,36 @@ pub(crate) struct EnvKey(pub String);
 impl<'de> Deserialize<'de> for EnvKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         checked_string(deserializer, "an environment variable name", |key| {
-            let mut bytes = key.bytes();
-            let valid = bytes
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if valid {
-                Ok(EnvKey(key))
-            } else {
-                Err(format!(
-                    "expected an environment variable name like \"API_KEY\" (letters, digits \
-                     and \"_\", not starting with a digit), got {key:?}"
-                ))
-            }
+            check_identifier(&key, "an environment variable name like \"API_KEY\"")
+                .map(|()| EnvKey(key))
         })
     }
+}
+
+/// Letters, digits and `_`, not starting with a digit, at most 128 bytes:
+/// the names of environment variables, bindings and secrets.
+fn check_identifier(text: &str, expected: &str) -> Result<(), String> {
+    let mut bytes = text.bytes();
+    let valid = text.len() <= 128
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {expected} (letters, digits and \"_\", not starting with a digit, \
+             at most 128 characters), got {text:?}"
+        ))
+    }
+}
+
+/// Checks the name of a secret (`mote secret set APP NAME`, and
+/// `{ secret = "NAME" }` in a manifest): letters, digits and `_`, not starting
+/// with a digit, at most 128 characters.
+pub fn check_secret_name(name: &str) -> Result<(), String> {
+    check_identifier(name, "a secret name like \"slack_token\"")
 }
 
 impl JsonSchema for EnvKey {
