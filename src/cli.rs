@@ -19,7 +19,8 @@ use mote_client::{DEFAULT_ADMIN_URL, Method};
         mote serve --app examples/hello       run a node serving one app\n  \
         mote deploy examples/hello            deploy (or update) an app\n  \
         mote ls                               list the deployed apps\n  \
-        mote invoke hello --path /hello       send the app a request\n\n\
+        mote invoke hello --path /hello       send the app a request\n  \
+        mote secret set hello slack_token     set a secret (the value is read from stdin)\n\n\
         Run `mote help COMMAND` for a command's options and examples."
 )]
 pub struct Cli {
@@ -60,6 +61,7 @@ pub enum Command {
     )]
     Rm(AppArgs),
     Invoke(InvokeArgs),
+    Secret(SecretArgs),
     Health(HealthArgs),
 }
 
@@ -125,6 +127,32 @@ pub struct ServeArgs {
     /// Format of the logs
     #[arg(long, env = "MOTE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Where KV namespaces are stored: "embedded" (a database in the data
+    /// directory) or a Redis server's URL, like redis://127.0.0.1:6379/0
+    #[arg(long, env = "MOTE_KV", value_name = "embedded|URL", default_value = "embedded", value_parser = parse_kv)]
+    pub kv: KvBackend,
+}
+
+/// `--kv`: the KV backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvBackend {
+    /// The embedded store in the data directory.
+    Embedded,
+    /// A Redis server.
+    Redis(String),
+}
+
+fn parse_kv(text: &str) -> Result<KvBackend, String> {
+    if text == "embedded" {
+        Ok(KvBackend::Embedded)
+    } else if text.starts_with("redis://") || text.starts_with("rediss://") {
+        Ok(KvBackend::Redis(text.to_owned()))
+    } else {
+        Err(format!(
+            "expected \"embedded\" or a redis:// URL like redis://127.0.0.1:6379/0, got {text:?}"
+        ))
+    }
 }
 
 /// Deploy an app folder (a new version of the app)
@@ -234,6 +262,100 @@ pub struct InvokeArgs {
     /// Print the response's status and headers before its body
     #[arg(short = 'i', long = "include")]
     pub include: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Manage an app's secrets: set, list, remove
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Manage an app's secrets: values such as API tokens that are set on the node, \
+        never written in mote.toml. A service gets a secret only when its manifest grants it, \
+        as an environment variable: `bindings.TOKEN = { secret = \"slack_token\" }`.\n\n\
+        Secrets belong to the app's name: they can be set before its first deploy and are \
+        kept when it is redeployed or removed. The node stores them in \
+        <DATA_DIR>/secrets.redb (mode 0600). Values are never shown again: not by these \
+        commands, the admin API nor the node's logs.",
+    after_help = "Examples:\n  \
+        echo \"$SLACK_TOKEN\" | mote secret set hello slack_token\n  \
+        mote secret ls hello\n  \
+        mote secret rm hello slack_token"
+)]
+pub struct SecretArgs {
+    #[command(subcommand)]
+    pub command: SecretCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    Set(SecretSetArgs),
+    #[command(visible_alias = "list")]
+    Ls(SecretLsArgs),
+    #[command(visible_alias = "delete")]
+    Rm(SecretNameArgs),
+}
+
+/// Set (create or replace) a secret of an app; the value is read from stdin
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Set (create or replace) secret NAME of app APP. The value is read from \
+        stdin to its end, so it never appears in the command line or the shell's history; \
+        one trailing newline (\"\\n\" or \"\\r\\n\") is removed, so `echo` works. On a \
+        terminal, type the value, then Enter and Ctrl-D.\n\n\
+        The value is UTF-8 text, not empty, at most 64 KiB. The app need not be deployed \
+        yet. Services that are running see the new value from their next request on.",
+    after_help = "Examples:\n  \
+        echo \"$SLACK_TOKEN\" | mote secret set hello slack_token\n  \
+        mote secret set hello db_password < password.txt\n  \
+        mote secret set hello api_key                   type it, then Enter and Ctrl-D"
+)]
+pub struct SecretSetArgs {
+    /// The app's name
+    pub app: String,
+
+    /// The secret's name: letters, digits and "_", not starting with a digit
+    pub name: String,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// List an app's secrets: names and when they were set, never values
+#[derive(Debug, Args)]
+#[command(
+    long_about = "List the secrets of app APP: their names and when each was last set (UTC). \
+        Values are never shown.",
+    after_help = "Examples:\n  \
+        mote secret ls hello\n  \
+        mote secret ls hello --json"
+)]
+pub struct SecretLsArgs {
+    /// The app's name
+    pub app: String,
+
+    /// Print JSON (as the admin API answers)
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Remove a secret of an app
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Remove secret NAME of app APP from the node. Fails if the app has no \
+        secret of that name.",
+    after_help = "Examples:\n  \
+        mote secret rm hello slack_token"
+)]
+pub struct SecretNameArgs {
+    /// The app's name
+    pub app: String,
+
+    /// The secret's name
+    pub name: String,
 
     #[command(flatten)]
     pub connection: Connection,

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use mote_client::{Client, Method, TOKEN_FILE};
+use mote_client::{Client, MAX_SECRET_BYTES, Method, TOKEN_FILE};
 
-use crate::cli::{Command, Connection, DeployArgs, InvokeArgs};
+use crate::cli::{Command, Connection, DeployArgs, InvokeArgs, SecretCommand};
 use crate::output;
 
 /// Runs a client command to completion.
@@ -65,6 +65,7 @@ async fn dispatch(command: Command, quiet: bool) -> Result<()> {
             Ok(())
         }
         Command::Invoke(args) => invoke(args, &mut out).await,
+        Command::Secret(args) => secret(args.command, quiet, &mut out).await,
         Command::Health(args) => {
             let client = connect(&args.connection)?;
             let health = client.health().await?;
@@ -139,6 +140,68 @@ async fn deploy(args: DeployArgs, quiet: bool, out: &mut impl Write) -> Result<(
     Ok(())
 }
 
+async fn secret(command: SecretCommand, quiet: bool, out: &mut impl Write) -> Result<()> {
+    match command {
+        SecretCommand::Set(args) => {
+            // Names first: a typo is not worth typing the value for.
+            mote_client::check_app_name(&args.app)?;
+            mote_client::check_secret_name(&args.name)?;
+            let client = connect(&args.connection)?;
+            let value = read_secret_value(&args.app, &args.name)?;
+            let info = client.set_secret(&args.app, &args.name, &value).await?;
+            if !quiet {
+                writeln!(out, "set secret {} of {}", info.name, args.app)?;
+            }
+            Ok(())
+        }
+        SecretCommand::Ls(args) => {
+            let secrets = connect(&args.connection)?.list_secrets(&args.app).await?;
+            if args.json {
+                output::json(out, &secrets)
+            } else {
+                output::secrets(out, &secrets)
+            }
+        }
+        SecretCommand::Rm(args) => {
+            connect(&args.connection)?
+                .remove_secret(&args.app, &args.name)
+                .await?;
+            if !quiet {
+                writeln!(out, "removed secret {} of {}", args.name, args.app)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A secret's value from stdin, to its end, without one trailing newline.
+/// On a terminal, a prompt on stderr says how to end it.
+fn read_secret_value(app: &str, name: &str) -> Result<String> {
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("Value of secret {name} of {app} (then Enter and Ctrl-D):");
+    }
+    let mut data = Vec::new();
+    // Enough to tell a value over the limit, whatever follows.
+    stdin
+        .lock()
+        .take(MAX_SECRET_BYTES as u64 + 3)
+        .read_to_end(&mut data)
+        .context("cannot read the secret's value from stdin")?;
+    strip_newline(&mut data);
+    let value = mote_client::check_secret_value(&data)?;
+    Ok(value.to_owned())
+}
+
+/// Removes one trailing `\n` or `\r\n`.
+fn strip_newline(data: &mut Vec<u8>) {
+    if data.ends_with(b"\r\n") {
+        data.truncate(data.len() - 2);
+    } else if data.ends_with(b"\n") {
+        data.truncate(data.len() - 1);
+    }
+}
+
 async fn invoke(args: InvokeArgs, out: &mut impl Write) -> Result<()> {
     let body = match (&args.data, &args.data_file) {
         (Some(data), _) => Some(data.clone().into_bytes()),
@@ -182,4 +245,28 @@ async fn invoke(args: InvokeArgs, out: &mut impl Write) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_newline_is_removed() {
+        for (input, expected) in [
+            (&b"token\n"[..], &b"token"[..]),
+            (b"token\r\n", b"token"),
+            (b"token", b"token"),
+            (b"token\n\n", b"token\n"),
+            (b"token\r\n\r\n", b"token\r\n"),
+            (b"to\nken\n", b"to\nken"),
+            (b"token\r", b"token\r"),
+            (b"\n", b""),
+            (b"", b""),
+        ] {
+            let mut data = input.to_vec();
+            strip_newline(&mut data);
+            assert_eq!(data, expected, "{input:?}");
+        }
+    }
 }

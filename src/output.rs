@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use mote_client::{AppDetail, AppSummary, Health, InvokeResponse, Version};
+use mote_client::{AppDetail, AppSummary, Health, InvokeResponse, SecretInfo, Version};
 use mote_manifest::{format_duration, format_size};
 
 /// Pretty JSON, as the admin API answers.
@@ -43,6 +43,21 @@ pub fn versions(out: &mut impl Write, versions: &[Version]) -> anyhow::Result<()
         })
         .collect::<Vec<_>>();
     table(out, &["VERSION", "DEPLOYED", "STATUS"], &rows)?;
+    Ok(())
+}
+
+/// `mote secret ls`: names and when they were set, never values.
+pub fn secrets(out: &mut impl Write, secrets: &[SecretInfo]) -> anyhow::Result<()> {
+    let rows = secrets
+        .iter()
+        .map(|secret| {
+            vec![
+                secret.name.clone(),
+                format_time(secret.updated.saturating_mul(1000)),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(out, &["NAME", "UPDATED"], &rows)?;
     Ok(())
 }
 
@@ -256,6 +271,23 @@ mod tests {
                 current: true,
             },
         ];
+        let secrets = [
+            SecretInfo {
+                name: "api_key".to_owned(),
+                updated: 1_700_000_000,
+            },
+            SecretInfo {
+                name: "slack_token".to_owned(),
+                updated: 0,
+            },
+        ];
+        assert_eq!(
+            text(|out| super::secrets(out, &secrets)),
+            "NAME         UPDATED\n\
+             api_key      2023-11-14 22:13:20 UTC\n\
+             slack_token  1970-01-01 00:00:00 UTC\n"
+        );
+        assert_eq!(text(|out| super::secrets(out, &[])), "NAME  UPDATED\n");
         assert_eq!(
             text(|out| super::versions(out, &versions)),
             "VERSION  DEPLOYED                 STATUS\n\

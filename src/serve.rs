@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use mote_node::NodeConfig;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{LogFormat, ServeArgs};
+use crate::cli::{KvBackend, LogFormat, ServeArgs};
 
 pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
     // Wasmtime builds an error value while tearing down every instance; with
@@ -27,6 +27,10 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         admin: args.admin,
         data_dir,
         apps: args.apps,
+        kv: match args.kv {
+            KvBackend::Embedded => None,
+            KvBackend::Redis(url) => Some(url),
+        },
         ..NodeConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -15,6 +15,8 @@ use mote_wasm_build::{WasmWorkspace, write_if_changed};
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("mote_js_engine.wasm");
     println!("cargo:rerun-if-env-changed=MOTE_JS_ENGINE_WASM");
+    // The host interfaces the engine imports (`mote:host`).
+    println!("cargo:rerun-if-changed=../../wit");
     let built = match env::var_os("MOTE_JS_ENGINE_WASM") {
         Some(path) => PathBuf::from(path),
         None => {

@@ -21,6 +21,8 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let workspace = WasmWorkspace::new("../../guests", "mote-guests");
     workspace.watch_sources();
+    // The WIT the guests import beyond wasi:http (`wasi:keyvalue`).
+    println!("cargo:rerun-if-changed=../../wit");
     let guests = discover_guests(&workspace.dir);
     workspace.build();
 

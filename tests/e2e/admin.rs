@@ -79,7 +79,7 @@ fn template_of(path: &str) -> String {
 }
 
 /// Send `"METHOD /path"` and check the answer against the OpenAPI document.
-fn call(
+pub(crate) fn call(
     node: &Node,
     client: &reqwest::blocking::Client,
     request: &str,
@@ -89,7 +89,12 @@ fn call(
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = client.request(m, node.admin_url(path));
     if let Some(b) = body {
-        req = req.header("content-type", "application/x-tar").body(b);
+        let content_type = if path.contains("/secrets/") {
+            "text/plain"
+        } else {
+            "application/x-tar"
+        };
+        req = req.header("content-type", content_type).body(b);
     }
     let resp = req.send().unwrap();
     let status = resp.status().as_u16();
@@ -138,6 +143,31 @@ fn every_endpoint_answers_as_the_openapi_document_says() {
     assert_eq!((s, health["apps"].as_u64()), (200, Some(1)));
     assert_eq!(status("DELETE /v1/apps/api", None), 204);
     assert_eq!(status("DELETE /v1/apps/api", None), 404);
+
+    // Secrets, of a deployed app or not.
+    let (s, set) = call(
+        &node,
+        &c,
+        "PUT /v1/apps/api/secrets/api_key",
+        Some(b"k".to_vec()),
+    );
+    assert_eq!((s, set["name"].as_str()), (200, Some("api_key")));
+    let (s, list) = call(&node, &c, "GET /v1/apps/api/secrets", None);
+    assert_eq!((s, list[0]["name"].as_str()), (200, Some("api_key")));
+    let (s, list) = call(&node, &c, "GET /v1/apps/nope/secrets", None);
+    assert_eq!((s, list), (200, serde_json::json!([])));
+    assert_eq!(
+        status("PUT /v1/apps/api/secrets/api_key", Some(vec![])),
+        400
+    );
+    assert_eq!(
+        status("PUT /v1/apps/api/secrets/1st", Some(b"k".to_vec())),
+        400
+    );
+    assert_eq!(status("GET /v1/apps/Api/secrets", None), 400);
+    assert_eq!(status("DELETE /v1/apps/api/secrets/bad-name", None), 400);
+    assert_eq!(status("DELETE /v1/apps/api/secrets/api_key", None), 204);
+    assert_eq!(status("DELETE /v1/apps/api/secrets/api_key", None), 404);
 }
 
 #[test]
@@ -159,6 +189,9 @@ fn requests_without_the_token_get_401() {
         ("get", "/v1/apps/x/versions"),
         ("post", "/v1/apps/x/rollback"),
         ("post", "/v1/apps/x/invoke/"),
+        ("get", "/v1/apps/x/secrets"),
+        ("put", "/v1/apps/x/secrets/token"),
+        ("delete", "/v1/apps/x/secrets/token"),
     ] {
         let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = plain

@@ -34,6 +34,16 @@ impl Node {
 
     /// Start a node; `Err(logs)` if it exits before it is ready.
     pub fn try_start(data_dir: &Path, apps: &[&Path]) -> Result<Node, String> {
+        Self::try_start_with(data_dir, apps, &[])
+    }
+
+    /// Start a node with more `mote serve` arguments (like `--kv URL`).
+    pub fn start_with(data_dir: &Path, apps: &[&Path], args: &[&str]) -> Node {
+        Self::try_start_with(data_dir, apps, args)
+            .unwrap_or_else(|logs| panic!("node failed to start:\n{logs}"))
+    }
+
+    fn try_start_with(data_dir: &Path, apps: &[&Path], args: &[&str]) -> Result<Node, String> {
         let mut cmd = Command::new(MOTE);
         cmd.args([
             "serve",
@@ -52,6 +62,7 @@ impl Node {
         for app in apps {
             cmd.arg("--app").arg(app);
         }
+        cmd.args(args);
         let mut child = cmd.spawn().expect("spawn mote");
         let stderr = child.stderr.take().unwrap();
         let logs = Arc::new(Mutex::new(String::new()));

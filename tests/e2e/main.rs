@@ -4,7 +4,9 @@
 mod harness;
 
 mod admin;
+mod bindings;
 mod deploy;
 mod javascript;
 mod limits;
+mod secrets;
 mod serving;

@@ -101,10 +101,90 @@ pub struct Version {
     pub current: bool,
 }
 
+/// The largest secret value the node accepts, in bytes of UTF-8.
+pub const MAX_SECRET_BYTES: usize = 64 * 1024;
+
+/// An entry of `GET /v1/apps/{app}/secrets`, and the answer to
+/// `PUT /v1/apps/{app}/secrets/{name}`. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretInfo {
+    /// The secret's name.
+    pub name: String,
+    /// When it was last set (seconds since the Unix epoch).
+    pub updated: u64,
+}
+
+/// Why a secret's value is refused (see [`check_secret_value`]). The
+/// message never quotes the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretValueError {
+    /// No bytes at all.
+    Empty,
+    /// More than [`MAX_SECRET_BYTES`].
+    TooLarge,
+    /// Not UTF-8; the offset of the first invalid byte.
+    NotUtf8(usize),
+}
+
+impl std::fmt::Display for SecretValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretValueError::Empty => write!(f, "the secret's value is empty"),
+            SecretValueError::TooLarge => write!(
+                f,
+                "the secret's value is larger than {} KiB ({MAX_SECRET_BYTES} bytes)",
+                MAX_SECRET_BYTES / 1024
+            ),
+            SecretValueError::NotUtf8(offset) => write!(
+                f,
+                "the secret's value is not UTF-8 text (invalid byte at offset {offset})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SecretValueError {}
+
+/// Checks a secret's value as `PUT /v1/apps/{app}/secrets/{name}` takes it:
+/// UTF-8 text, not empty, at most [`MAX_SECRET_BYTES`].
+pub fn check_secret_value(value: &[u8]) -> Result<&str, SecretValueError> {
+    if value.is_empty() {
+        return Err(SecretValueError::Empty);
+    }
+    if value.len() > MAX_SECRET_BYTES {
+        return Err(SecretValueError::TooLarge);
+    }
+    std::str::from_utf8(value).map_err(|e| SecretValueError::NotUtf8(e.valid_up_to()))
+}
+
 /// Every error answer: one line saying what went wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// The message.
     pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values() {
+        assert_eq!(check_secret_value(b"x"), Ok("x"));
+        assert_eq!(check_secret_value("é\n".as_bytes()), Ok("é\n"));
+        let largest = "a".repeat(MAX_SECRET_BYTES);
+        assert!(check_secret_value(largest.as_bytes()).is_ok());
+        let message = |value: &[u8]| check_secret_value(value).unwrap_err().to_string();
+        assert_eq!(
+            message(format!("{largest}a").as_bytes()),
+            "the secret's value is larger than 64 KiB (65536 bytes)"
+        );
+        assert_eq!(message(b""), "the secret's value is empty");
+        assert_eq!(
+            message(b"ab\xff"),
+            "the secret's value is not UTF-8 text (invalid byte at offset 2)"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! A client for the admin API of a Mote node (`docs/openapi.json`): deploy,
-//! inspect, roll back, delete and invoke apps from your own programs. The
-//! `mote` command is built on it.
+//! inspect, roll back, delete and invoke apps, and manage their secrets, from
+//! your own programs. The `mote` command is built on it.
 //!
 //! Every method is `async` and needs a Tokio runtime. Errors are
 //! [`ClientError`]s whose `Display` is one line meant for people:
@@ -52,6 +52,15 @@
 //!         Err(ClientError::Api { status: 409, message }) => println!("{message}"),
 //!         Err(other) => return Err(other),
 //!     }
+//!
+//!     // Secrets are set on the node (never in mote.toml), per app name; a
+//!     // service gets one when its manifest grants it. Values never come back.
+//!     client.set_secret("hello", "slack_token", "xoxb-...").await?;
+//!     for secret in client.list_secrets("hello").await? {
+//!         println!("{} set at {}", secret.name, secret.updated);
+//!     }
+//!     client.remove_secret("hello", "slack_token").await?;
+//!
 //!     client.delete("hello").await?;
 //!     Ok(())
 //! }
@@ -72,7 +81,8 @@ use serde::de::DeserializeOwned;
 
 pub use http::Method;
 pub use mote_api::{
-    AppDetail, AppSummary, ErrorBody, Health, Limits, ServiceDetail, TOKEN_FILE, Version,
+    AppDetail, AppSummary, ErrorBody, Health, Limits, MAX_SECRET_BYTES, SecretInfo,
+    SecretValueError, ServiceDetail, TOKEN_FILE, Version, check_secret_value,
 };
 pub use mote_manifest::ManifestError;
 
@@ -306,6 +316,58 @@ impl Client {
         }
     }
 
+    /// `PUT /v1/apps/{app}/secrets/{name}`: set (create or replace) secret
+    /// `name` of `app`. The app need not be deployed yet; its secrets are
+    /// kept when it is redeployed or deleted. Answers once the node has
+    /// stored the value durably.
+    ///
+    /// The names and the value are checked here first (the value: UTF-8,
+    /// not empty, at most [`MAX_SECRET_BYTES`]); the value is never part of
+    /// an error.
+    pub async fn set_secret(
+        &self,
+        app: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<SecretInfo, ClientError> {
+        check_app_name(app)?;
+        check_secret_name(name)?;
+        check_secret_value(value.as_bytes()).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let path = format!("/v1/apps/{app}/secrets/{name}");
+        let request = self
+            .request(Method::PUT, &path)
+            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(value.to_owned());
+        let response = self.send(request).await?;
+        self.json(response, &format!("PUT {path}")).await
+    }
+
+    /// `GET /v1/apps/{app}/secrets`: the names of `app`'s secrets and when
+    /// each was last set, by name (never their values). Empty when it has
+    /// none, deployed or not.
+    pub async fn list_secrets(&self, app: &str) -> Result<Vec<SecretInfo>, ClientError> {
+        check_app_name(app)?;
+        let path = format!("/v1/apps/{app}/secrets");
+        let response = self.send(self.request(Method::GET, &path)).await?;
+        self.json(response, &format!("GET {path}")).await
+    }
+
+    /// `DELETE /v1/apps/{app}/secrets/{name}`: remove a secret. Fails with
+    /// status 404 when `app` has no secret of that name.
+    pub async fn remove_secret(&self, app: &str, name: &str) -> Result<(), ClientError> {
+        check_app_name(app)?;
+        check_secret_name(name)?;
+        let path = format!("/v1/apps/{app}/secrets/{name}");
+        let response = self.send(self.request(Method::DELETE, &path)).await?;
+        let status = response.status();
+        let body = self.body(response).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(api_error(status, &body))
+        }
+    }
+
     /// Bundles the app in `dir` (see [`bundle_dir`]: the manifest is checked
     /// locally first) and deploys it (see [`Client::deploy_bundle`]).
     pub async fn deploy_dir(
@@ -526,8 +588,9 @@ fn normalize_base_url(base_url: &str) -> Result<String, ClientError> {
 }
 
 /// Checks an app name against the API's pattern `^[a-z][a-z0-9-]{0,62}$`, so
-/// that it cannot change the request's path.
-fn check_app_name(app: &str) -> Result<(), ClientError> {
+/// that it cannot change the request's path. Every method taking an app
+/// name does this first.
+pub fn check_app_name(app: &str) -> Result<(), ClientError> {
     let mut bytes = app.bytes();
     let valid = app.len() <= 63
         && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
@@ -539,6 +602,14 @@ fn check_app_name(app: &str) -> Result<(), ClientError> {
             "invalid app name {app:?}: expected lowercase letters, digits and \"-\", starting with a letter, at most 63 characters"
         )))
     }
+}
+
+/// Checks a secret name as the node does (letters, digits and `_`, not
+/// starting with a digit, at most 128 characters), so that it cannot change
+/// the request's path. Every method taking a secret name does this first.
+pub fn check_secret_name(name: &str) -> Result<(), ClientError> {
+    mote_manifest::check_secret_name(name)
+        .map_err(|message| ClientError::Invalid(format!("invalid secret name: {message}")))
 }
 
 /// Packs the app in `dir` (a folder holding `mote.toml`, or the manifest

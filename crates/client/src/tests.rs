@@ -464,3 +464,167 @@ async fn invoke_passes_requests_and_answers_through() {
     );
     assert!(matches!(bad.await, Err(ClientError::Invalid(_))));
 }
+
+#[tokio::test]
+async fn secrets_set_list_remove() {
+    let (url, node) = mock_node(answer(
+        "200 OK",
+        "application/json",
+        r#"{"name":"slack_token","updated":1700000000}"#,
+    ))
+    .await;
+    let client = Client::new(&url, Some("tok".to_owned())).unwrap();
+    let info = client
+        .set_secret("hello", "slack_token", "xoxb-1 2\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        info,
+        SecretInfo {
+            name: "slack_token".to_owned(),
+            updated: 1_700_000_000
+        }
+    );
+    let received = node.await.unwrap();
+    assert!(
+        received
+            .head
+            .starts_with("PUT /v1/apps/hello/secrets/slack_token HTTP/1.1\r\n"),
+        "{}",
+        received.head
+    );
+    assert_eq!(
+        received.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(received.header("authorization"), Some("Bearer tok"));
+    assert_eq!(received.body, b"xoxb-1 2\n", "the value is sent as is");
+
+    let (url, node) = mock_node(answer(
+        "200 OK",
+        "application/json",
+        r#"[{"name":"a","updated":1},{"name":"b","updated":2}]"#,
+    ))
+    .await;
+    let listed = Client::new(&url, None)
+        .unwrap()
+        .list_secrets("hello")
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert_eq!(listed[1].updated, 2);
+    assert!(
+        node.await
+            .unwrap()
+            .head
+            .starts_with("GET /v1/apps/hello/secrets HTTP/1.1\r\n")
+    );
+
+    let (url, node) = mock_node(answer("204 No Content", "text/plain", "")).await;
+    Client::new(&url, None)
+        .unwrap()
+        .remove_secret("hello", "a")
+        .await
+        .unwrap();
+    assert!(
+        node.await
+            .unwrap()
+            .head
+            .starts_with("DELETE /v1/apps/hello/secrets/a HTTP/1.1\r\n")
+    );
+
+    let (url, node) = mock_node(answer(
+        "404 Not Found",
+        "application/json",
+        r#"{"error":"app \"hello\" has no secret named \"a\""}"#,
+    ))
+    .await;
+    let error = Client::new(&url, None)
+        .unwrap()
+        .remove_secret("hello", "a")
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(404));
+    assert_eq!(error.to_string(), "app \"hello\" has no secret named \"a\"");
+    node.await.unwrap();
+
+    // A list answer holding anything but names and times is refused.
+    let (url, node) = mock_node(answer(
+        "200 OK",
+        "application/json",
+        r#"[{"name":"a","updated":1,"value":"x"}]"#,
+    ))
+    .await;
+    let error = Client::new(&url, None)
+        .unwrap()
+        .list_secrets("hello")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ClientError::Decode(_)), "{error:?}");
+    node.await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_secrets_never_reach_the_node() {
+    // Nothing listens on port 1: each of these must fail before connecting.
+    let client = Client::new("127.0.0.1:1", None).unwrap();
+    for name in [
+        "",
+        "bad-name",
+        "1st",
+        "a/b",
+        "../x",
+        "a?b",
+        "a%2Fb",
+        &"a".repeat(129),
+    ] {
+        let error = client.set_secret("hello", name, "v").await.unwrap_err();
+        assert!(
+            matches!(error, ClientError::Invalid(_)),
+            "{name:?}: {error:?}"
+        );
+        assert!(
+            error.to_string().starts_with("invalid secret name: "),
+            "{error}"
+        );
+        let error = client.remove_secret("hello", name).await.unwrap_err();
+        assert!(
+            matches!(error, ClientError::Invalid(_)),
+            "{name:?}: {error:?}"
+        );
+    }
+    for app in ["Hello", "../x", ""] {
+        assert!(matches!(
+            client.set_secret(app, "token", "v").await,
+            Err(ClientError::Invalid(_))
+        ));
+        assert!(matches!(
+            client.list_secrets(app).await,
+            Err(ClientError::Invalid(_))
+        ));
+    }
+
+    let error = client.set_secret("hello", "token", "").await.unwrap_err();
+    assert_eq!(error.to_string(), "the secret's value is empty");
+    let large = "z".repeat(MAX_SECRET_BYTES + 1);
+    let error = client
+        .set_secret("hello", "token", &large)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ClientError::Invalid(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "the secret's value is larger than 64 KiB (65536 bytes)"
+    );
+    // The largest value accepted is checked only by the node from here on.
+    let largest = "z".repeat(MAX_SECRET_BYTES);
+    let error = client
+        .set_secret("hello", "token", &largest)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ClientError::Connect { .. }), "{error:?}");
+    assert!(!error.to_string().contains("zzz"));
+}

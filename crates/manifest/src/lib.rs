@@ -19,10 +19,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod origin;
 mod raw;
 mod route;
 mod units;
 
+pub use origin::{HostPattern, Origin, Scheme};
 pub use raw::{check_name, check_secret_name};
 pub use route::Route;
 pub use units::{format_duration, format_size, parse_duration, parse_size};
@@ -106,11 +108,30 @@ pub struct Service {
     pub source: PathBuf,
     /// The route patterns, in the order written; never empty.
     pub routes: Vec<Route>,
-    /// Environment variables.
+    /// Environment variables (the manifest's `env` and its `var` bindings).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// What the service may reach besides its variables, by binding name.
+    #[serde(default)]
+    pub bindings: BTreeMap<String, Binding>,
+    /// Origins the service may send HTTP requests to.
+    #[serde(default)]
+    pub outbound: Vec<Origin>,
     #[serde(default)]
     pub limits: Limits,
+}
+
+/// A binding: a capability granted to a service under a name its code uses.
+/// (Plain variables are in [`Service::env`].)
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Binding {
+    /// A KV namespace of the app.
+    Kv(String),
+    /// Another service of the same app.
+    Service(String),
+    /// A secret set on the node for the app (its name).
+    Secret(String),
 }
 
 impl Service {
@@ -371,12 +392,84 @@ fn parse_with_spans(
         }
     }
 
+    let service_names: Vec<String> = raw
+        .services
+        .get_ref()
+        .0
+        .keys()
+        .map(|n| n.0.clone())
+        .collect();
     let mut source_spans = BTreeMap::new();
     let mut services = BTreeMap::new();
     for (raw::Name(name), raw::Table(service)) in raw.services.into_inner().0 {
         source_spans.insert(name.clone(), service.source.span());
         let defaults = Limits::default();
         let limits = service.limits.0;
+        let mut env: BTreeMap<String, String> = service
+            .env
+            .0
+            .into_iter()
+            .map(|(key, value)| (key.0, value))
+            .collect();
+        let mut bindings = BTreeMap::new();
+        for (raw::EnvKey(key), binding) in service.bindings.0 {
+            let span = binding.span();
+            let path = format!("services.{name}.bindings.{key}");
+            let at = |message: String| errors.at(Some(span.clone()), path.clone(), message);
+            if env.contains_key(&key) {
+                return Err(at(format!(
+                    "{key:?} is also in services.{name}.env: a name is either a variable or a binding"
+                )));
+            }
+            let raw::RawBinding {
+                kv,
+                service: callee,
+                secret,
+                var,
+            } = binding.into_inner().0;
+            let given = [
+                kv.is_some(),
+                callee.is_some(),
+                secret.is_some(),
+                var.is_some(),
+            ];
+            if given.iter().filter(|&&g| g).count() != 1 {
+                return Err(at(
+                    "expected exactly one of `kv = \"NAMESPACE\"`, `service = \"SERVICE\"`, \
+                     `secret = \"NAME\"` or `var = \"TEXT\"`"
+                        .to_owned(),
+                ));
+            }
+            if let Some(text) = var {
+                env.insert(key, text);
+                continue;
+            }
+            let binding = if let Some(raw::Name(namespace)) = kv {
+                Binding::Kv(namespace)
+            } else if let Some(callee) = callee {
+                let callee_span = callee.span();
+                let raw::Name(callee) = callee.into_inner();
+                if !service_names.contains(&callee) {
+                    return Err(errors.at(
+                        Some(callee_span),
+                        format!("{path}.service"),
+                        format!(
+                            "no service {callee:?} in this app (its services: {})",
+                            service_names.join(", ")
+                        ),
+                    ));
+                }
+                Binding::Service(callee)
+            } else {
+                Binding::Secret(secret.expect("one binding kind is given").0)
+            };
+            bindings.insert(key, binding);
+        }
+        let outbound = service
+            .outbound
+            .into_iter()
+            .map(|origin| origin.into_inner().0)
+            .collect();
         let service = Service {
             name: name.clone(),
             source: service.source.into_inner().0,
@@ -387,12 +480,9 @@ fn parse_with_spans(
                 .into_iter()
                 .map(|route| route.into_inner().0)
                 .collect(),
-            env: service
-                .env
-                .0
-                .into_iter()
-                .map(|(key, value)| (key.0, value))
-                .collect(),
+            env,
+            bindings,
+            outbound,
             limits: Limits {
                 memory: limits.memory.map_or(defaults.memory, |m| m.0),
                 cpu: limits.cpu.map_or(defaults.cpu, |d| d.0),
@@ -479,6 +569,60 @@ routes = ["/hello"]
 "#;
 
     #[test]
+    fn bindings_and_outbound() {
+        let app = parse(
+            "mote.toml",
+            r#"
+name = "shop"
+
+[services.slack]
+source = "slack/index.js"
+routes = ["/slack/*"]
+env = { LEVEL = "debug" }
+bindings.CACHE = { kv = "cache" }
+bindings.AUTH = { service = "auth" }
+bindings.TOKEN = { secret = "slack_token" }
+bindings.REGION = { var = "eu-west-1" }
+outbound = ["https://hooks.slack.com", "http://127.0.0.1:9000"]
+
+[services.auth]
+source = "auth.wasm"
+routes = ["/auth"]
+"#,
+        )
+        .unwrap();
+        let slack = &app.services["slack"];
+        assert_eq!(
+            slack.env,
+            BTreeMap::from([
+                ("LEVEL".to_owned(), "debug".to_owned()),
+                ("REGION".to_owned(), "eu-west-1".to_owned()),
+            ])
+        );
+        assert_eq!(
+            slack.bindings,
+            BTreeMap::from([
+                ("AUTH".to_owned(), Binding::Service("auth".to_owned())),
+                ("CACHE".to_owned(), Binding::Kv("cache".to_owned())),
+                (
+                    "TOKEN".to_owned(),
+                    Binding::Secret("slack_token".to_owned())
+                ),
+            ])
+        );
+        let outbound: Vec<String> = slack.outbound.iter().map(|o| o.to_string()).collect();
+        assert_eq!(
+            outbound,
+            ["https://hooks.slack.com", "http://127.0.0.1:9000"]
+        );
+        let auth = &app.services["auth"];
+        assert!(auth.bindings.is_empty() && auth.outbound.is_empty());
+        // The stored (JSON) form round-trips.
+        let json = serde_json::to_string(&app).unwrap();
+        assert_eq!(serde_json::from_str::<App>(&json).unwrap(), app);
+    }
+
+    #[test]
     fn defaults() {
         let limits = Limits::default();
         assert_eq!(limits.memory, 64 * 1024 * 1024);
@@ -500,6 +644,8 @@ routes = ["/hello"]
                         source: PathBuf::from("hello.wasm"),
                         routes: vec![Route::parse("/hello").unwrap()],
                         env: BTreeMap::new(),
+                        bindings: BTreeMap::new(),
+                        outbound: Vec::new(),
                         limits: Limits::default(),
                     }
                 )]),

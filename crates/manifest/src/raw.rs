@@ -19,7 +19,7 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
 use crate::units::{parse_duration, parse_size};
-use crate::{Route, Runtime};
+use crate::{Origin, Route, Runtime};
 
 /// A Mote app manifest (`mote.toml`). See docs/manifest.md.
 #[derive(Deserialize, JsonSchema)]
@@ -49,10 +49,40 @@ pub(crate) struct RawService {
     #[serde(default)]
     #[schemars(with = "BTreeMap<EnvKey, String>")]
     pub env: Table<BTreeMap<EnvKey, String>>,
+    /// What the service may reach, by the name its code uses (`env.NAME` in JavaScript): a KV namespace `{ kv = "cache" }`, another service of the app `{ service = "auth" }`, a secret set on the node `{ secret = "slack_token" }`, or a plain variable `{ var = "eu-west-1" }` (the same as an `env` entry). Nothing is reachable without a binding.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<EnvKey, RawBinding>")]
+    pub bindings: Table<BTreeMap<EnvKey, Spanned<Table<RawBinding>>>>,
+    /// Origins the service may send HTTP requests to: "https://api.example.com", "https://*.example.com" (any subdomain), "http://127.0.0.1:9000". Private, loopback and link-local addresses are refused unless an entry names the address itself.
+    #[serde(default)]
+    #[schemars(with = "Vec<OriginText>")]
+    pub outbound: Vec<Spanned<OriginText>>,
     /// Resource limits; every one is optional.
     #[serde(default)]
     #[schemars(with = "RawLimits")]
     pub limits: Table<RawLimits>,
+}
+
+/// One binding: exactly one of its keys.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Binding", extend("minProperties" = 1, "maxProperties" = 1))]
+pub(crate) struct RawBinding {
+    /// A KV namespace of the app (a name like "cache"). Namespaces are the app's own: no other app sees them.
+    #[serde(default)]
+    #[schemars(with = "Option<Name>")]
+    pub kv: Option<Name>,
+    /// Another service of the same app, called in-process.
+    #[serde(default)]
+    #[schemars(with = "Option<Name>")]
+    pub service: Option<Spanned<Name>>,
+    /// A secret set on the node with `mote secret set APP NAME`.
+    #[serde(default)]
+    #[schemars(with = "Option<SecretName>")]
+    pub secret: Option<SecretName>,
+    /// A plain text variable.
+    #[serde(default)]
+    pub var: Option<String>,
 }
 
 /// Resource limits of a service.
@@ -563,6 +593,59 @@ impl JsonSchema for Concurrency {
             "type": "integer",
             "minimum": 1,
             "maximum": u32::MAX,
+        })
+    }
+}
+
+/// The name of a secret.
+pub(crate) struct SecretName(pub String);
+
+impl<'de> Deserialize<'de> for SecretName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(deserializer, "a secret name", |name| {
+            check_secret_name(&name).map(|()| SecretName(name))
+        })
+    }
+}
+
+impl JsonSchema for SecretName {
+    fn schema_name() -> Cow<'static, str> {
+        "SecretName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,127}$",
+            "description": "A secret set on the node with `mote secret set APP NAME`.",
+        })
+    }
+}
+
+/// An `outbound` entry.
+pub(crate) struct OriginText(pub Origin);
+
+impl<'de> Deserialize<'de> for OriginText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        checked_string(
+            deserializer,
+            "an origin like \"https://api.example.com\"",
+            |text| Origin::parse(&text).map(OriginText),
+        )
+    }
+}
+
+impl JsonSchema for OriginText {
+    fn schema_name() -> Cow<'static, str> {
+        "Origin".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^https?://[^/?#@]+/?$",
+            "description": "Scheme, host and optional port: \"https://api.example.com\", \"https://*.example.com\" (any subdomain), \"http://127.0.0.1:9000\".",
+            "examples": ["https://hooks.slack.com", "https://*.example.com", "http://127.0.0.1:9000"],
         })
     }
 }

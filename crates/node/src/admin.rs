@@ -1,6 +1,9 @@
 //! The admin API (`docs/openapi.json`): deploy, list, show, delete, versions,
-//! rollback, invoke and health, as JSON over HTTP on its own listener,
-//! behind a bearer token (except `/v1/health`).
+//! rollback, invoke, secrets and health, as JSON over HTTP on its own
+//! listener, behind a bearer token (except `/v1/health`).
+//!
+//! Secret values come in as request bodies and go to the secret store only:
+//! no answer, error or log line carries one (nothing here logs bodies).
 
 use std::sync::Arc;
 
@@ -8,10 +11,13 @@ use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use mote_api::{AppDetail, AppSummary, ErrorBody, Health, Limits, ServiceDetail, Version};
+use mote_api::{
+    AppDetail, AppSummary, ErrorBody, Health, Limits, MAX_SECRET_BYTES, SecretInfo,
+    SecretValueError, ServiceDetail, Version,
+};
 use mote_sandbox::{AllocatorKind, BodyError};
 use mote_store::StoreError;
 use tokio::net::TcpListener;
@@ -80,6 +86,11 @@ pub fn router(state: AdminState) -> Router {
         .route("/v1/apps/{app}", get(show).put(deploy).delete(delete))
         .route("/v1/apps/{app}/versions", get(versions))
         .route("/v1/apps/{app}/rollback", post(rollback))
+        .route("/v1/apps/{app}/secrets", get(list_secrets))
+        .route(
+            "/v1/apps/{app}/secrets/{name}",
+            put(set_secret).delete(remove_secret),
+        )
         .route("/v1/apps/{app}/invoke", any(invoke))
         .route("/v1/apps/{app}/invoke/", any(invoke))
         .route("/v1/apps/{app}/invoke/{*path}", any(invoke))
@@ -260,6 +271,107 @@ async fn rollback(
     let version = state.registry.rollback(&app).await?;
     tracing::info!(app = %app, version = version.version(), "rolled back");
     Ok(Json(detail(&version)))
+}
+
+fn bad_request(message: String) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message)
+}
+
+/// Checks the names in a secrets URL: the app's as in a manifest, the
+/// secret's as `{ secret = "..." }` takes it.
+fn check_secret_names(app: &str, name: Option<&str>) -> Result<(), ApiError> {
+    mote_manifest::check_name(app).map_err(|e| bad_request(format!("invalid app name: {e}")))?;
+    if let Some(name) = name {
+        mote_manifest::check_secret_name(name)
+            .map_err(|e| bad_request(format!("invalid secret name: {e}")))?;
+    }
+    Ok(())
+}
+
+fn secret_info(info: mote_store::SecretInfo) -> SecretInfo {
+    SecretInfo {
+        name: info.name,
+        updated: info.updated,
+    }
+}
+
+fn secret_store_error(e: StoreError) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// Runs a secret-store write (an fsync) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("secret store: {e}"),
+            )
+        })?
+        .map_err(secret_store_error)
+}
+
+async fn list_secrets(
+    State(state): State<AdminState>,
+    Path(app): Path<String>,
+) -> Result<Json<Vec<SecretInfo>>, ApiError> {
+    check_secret_names(&app, None)?;
+    let secrets = state
+        .registry
+        .secrets()
+        .list(&app)
+        .map_err(secret_store_error)?;
+    Ok(Json(secrets.into_iter().map(secret_info).collect()))
+}
+
+async fn set_secret(
+    State(state): State<AdminState>,
+    Path((app, name)): Path<(String, String)>,
+    req: Request,
+) -> Result<Json<SecretInfo>, ApiError> {
+    check_secret_names(&app, Some(&name))?;
+    // One byte over the limit is enough to say the value is too large.
+    let body = http_body_util::Limited::new(req.into_body(), MAX_SECRET_BYTES + 1);
+    let bytes = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(bad_request(SecretValueError::TooLarge.to_string()));
+        }
+        Err(e) => return Err(bad_request(format!("reading the secret's value: {e}"))),
+    };
+    let value = mote_api::check_secret_value(&bytes)
+        .map_err(|e| bad_request(e.to_string()))?
+        .to_owned();
+    let secrets = state.registry.secrets().clone();
+    let info = {
+        let (app, name) = (app.clone(), name.clone());
+        blocking(move || secrets.set(&app, &name, &value)).await?
+    };
+    tracing::info!(app = %app, secret = %name, "secret set");
+    Ok(Json(secret_info(info)))
+}
+
+async fn remove_secret(
+    State(state): State<AdminState>,
+    Path((app, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    check_secret_names(&app, Some(&name))?;
+    let secrets = state.registry.secrets().clone();
+    let removed = {
+        let (app, name) = (app.clone(), name.clone());
+        blocking(move || secrets.remove(&app, &name)).await?
+    };
+    if !removed {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("app \"{app}\" has no secret named \"{name}\""),
+        ));
+    }
+    tracing::info!(app = %app, secret = %name, "secret removed");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn invoke(

@@ -27,6 +27,9 @@ pub struct NodeConfig {
     pub drain: Duration,
     /// How long a client may take to send request headers (default 10 s).
     pub header_timeout: Duration,
+    /// KV storage: `None` for the embedded store in the data directory
+    /// (`kv.redb`, the default), or a `redis://` URL.
+    pub kv: Option<String>,
 }
 
 impl Default for NodeConfig {
@@ -41,6 +44,7 @@ impl Default for NodeConfig {
             log_capacity: 16 << 10,
             drain: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
+            kv: None,
         }
     }
 }

@@ -40,7 +40,7 @@ pub struct DataPlane {
 
 impl DataPlane {
     /// A data plane over `registry`.
-    pub fn new(registry: Arc<Registry>, config: NodeConfig) -> Self {
+    pub fn new(registry: Arc<Registry>, config: &NodeConfig) -> Self {
         DataPlane {
             registry,
             log_capacity: config.log_capacity,
@@ -107,7 +107,6 @@ impl DataPlane {
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<BodyError>,
     {
-        let start = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let live = self.registry.live();
@@ -125,7 +124,25 @@ impl DataPlane {
             return err.to_response();
         };
         drop(live);
-        let (result, completion) = self.run(&service, req).await;
+        self.handle(service, req, 0).await
+    }
+
+    /// Run one request on `service` and answer; `depth` is how deep in a
+    /// chain of service-binding calls it is (0: a client's request).
+    pub(crate) async fn handle<B>(
+        &self,
+        service: Arc<ServiceVersion>,
+        req: Request<B>,
+        depth: u32,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+        B::Error: Into<BodyError>,
+    {
+        let start = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let (result, completion) = self.run(&service, req, depth).await;
         let response = result.unwrap_or_else(|e| e.to_response());
         let status = response.status().as_u16();
         match completion {
@@ -158,6 +175,7 @@ impl DataPlane {
         &self,
         service: &Arc<ServiceVersion>,
         req: Request<B>,
+        depth: u32,
     ) -> (
         Result<Response<Body>, RequestError>,
         Option<(mote_sandbox::CompletionHandle, OwnedSemaphorePermit)>,
@@ -190,7 +208,7 @@ impl DataPlane {
 
         let (result, completion) = service
             .prepared()
-            .handle(req, service.invocation(self.log_capacity))
+            .handle(req, service.invocation(self.log_capacity, depth))
             .await;
         let completion = Some((completion, permit));
         if too_big.load(Ordering::Relaxed) {

@@ -8,6 +8,7 @@
 //! none of them is a god object.
 
 pub mod admin;
+pub mod bindings;
 pub mod bundle;
 mod config;
 pub mod dataplane;
@@ -41,7 +42,9 @@ impl Node {
     /// Open the data directory, restore every deployed app, deploy the
     /// `--app` folders, and start both listeners.
     pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
-        let registry = Arc::new(Registry::open(&config).await?);
+        let capabilities = bindings::Capabilities::new(&config)?;
+        let registry = Arc::new(Registry::open(&config, capabilities.clone()).await?);
+        capabilities.attach(&registry);
         for dir in &config.apps {
             let bundle = bundle::Bundle::from_dir(dir)?;
             let (app, changed) = registry
@@ -68,7 +71,7 @@ impl Node {
         let admin_addr = admin.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
 
-        let dp = dataplane::DataPlane::new(registry.clone(), config.clone());
+        let dp = dataplane::DataPlane::new(registry.clone(), &config);
         let tasks = vec![
             tokio::spawn(dp.clone().serve(data, rx.clone(), config.drain)),
             tokio::spawn(admin::serve(

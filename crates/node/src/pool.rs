@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use mote_manifest::{Limits, Service};
-use mote_sandbox::{InstanceLimits, Invocation, Prepared};
+use mote_manifest::{Binding, Limits, Service};
+use mote_sandbox::{Grants, InstanceLimits, Invocation, Prepared};
+use mote_store::Secrets;
 
 use crate::registry::Loaded;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -30,6 +31,10 @@ pub struct ServiceVersion {
     admission: Arc<Semaphore>,
     requests: AtomicU64,
     env: Vec<(String, String)>,
+    /// Secret bindings: (variable name, secret name), read at each request.
+    secrets: Vec<(String, String)>,
+    secret_store: Arc<Secrets>,
+    grants: Arc<Grants>,
 }
 
 impl ServiceVersion {
@@ -39,11 +44,21 @@ impl ServiceVersion {
         sha256: String,
         spec: Service,
         loaded: Loaded,
+        grants: Grants,
+        secret_store: Arc<Secrets>,
     ) -> Self {
         let env = spec
             .env
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let secrets = spec
+            .bindings
+            .iter()
+            .filter_map(|(name, binding)| match binding {
+                Binding::Secret(secret) => Some((name.clone(), secret.clone())),
+                _ => None,
+            })
             .collect();
         ServiceVersion {
             app: app.to_string(),
@@ -56,6 +71,9 @@ impl ServiceVersion {
             input: loaded.input,
             requests: AtomicU64::new(0),
             env,
+            secrets,
+            secret_store,
+            grants: Arc::new(grants),
         }
     }
 
@@ -81,18 +99,28 @@ impl ServiceVersion {
         &self.prepared
     }
 
-    /// What one request of this service runs with.
-    pub fn invocation(&self, log_capacity: usize) -> Invocation {
+    /// What one request of this service runs with, `depth` calls deep in a
+    /// chain of service bindings. Secrets are read now, so a `mote secret
+    /// set` takes effect at the next request; an unset secret is absent.
+    pub fn invocation(&self, log_capacity: usize, depth: u32) -> Invocation {
         let l = &self.spec.limits;
+        let mut env = self.env.clone();
+        for (name, secret) in &self.secrets {
+            if let Some(value) = self.secret_store.get(&self.app, secret) {
+                env.push((name.clone(), value));
+            }
+        }
         Invocation {
             limits: InstanceLimits {
                 memory: l.memory,
                 cpu: l.cpu,
                 timeout: l.timeout,
             },
-            env: self.env.clone(),
+            env,
             log_capacity,
             stdin: self.input.clone(),
+            grants: self.grants.clone(),
+            depth,
         }
     }
 }

@@ -17,13 +17,14 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use mote_js::{CompileError, JsEngine, Sources};
-use mote_manifest::{App, Runtime};
+use mote_manifest::{App, Binding, Runtime, Service};
 use mote_router::{Pattern, RouteTable};
 use mote_sandbox::{LoadError, Prepared, Sandbox};
-use mote_store::{Deployment, Store, StoreError};
+use mote_store::{Deployment, Secrets, Store, StoreError};
 use wasmtime::component::Component;
 
 use crate::NodeConfig;
+use crate::bindings::Capabilities;
 use crate::bundle::{Bundle, BundleError};
 use crate::pool::ServiceVersion;
 
@@ -76,6 +77,36 @@ pub enum ServiceError {
     /// A stored JavaScript service's sources cannot be read back.
     #[error("{0}")]
     Sources(String),
+    /// The component imports an interface the manifest grants it no
+    /// binding for.
+    #[error("{0}")]
+    Ungranted(String),
+}
+
+/// A component may import `wasi:keyvalue` only with a KV binding (the
+/// JavaScript engine, shared by every JavaScript service, is exempt: its
+/// `env` simply lacks what is not bound).
+fn check_grants(service: &Service, prepared: &Prepared) -> Result<(), ServiceError> {
+    if service.runtime() != Runtime::Wasm {
+        return Ok(());
+    }
+    let has_kv = service
+        .bindings
+        .values()
+        .any(|b| matches!(b, Binding::Kv(_)));
+    if let Some(import) = prepared
+        .imports()
+        .into_iter()
+        .find(|i| i.starts_with("wasi:keyvalue/"))
+        && !has_kv
+    {
+        return Err(ServiceError::Ungranted(format!(
+            "the component imports {import} but the service has no KV binding: \
+             add `bindings.NAME = {{ kv = \"NAMESPACE\" }}` to services.{} in mote.toml",
+            service.name
+        )));
+    }
+    Ok(())
 }
 
 /// A service made ready: what its requests instantiate, and what they read
@@ -121,6 +152,10 @@ pub struct Live {
 pub struct Registry {
     sandbox: Sandbox,
     store: Store,
+    /// The node's secrets (`<data-dir>/secrets.redb`), per app name.
+    secrets: Arc<Secrets>,
+    /// KV storage, outbound HTTP and service calls, for the services' grants.
+    capabilities: Arc<Capabilities>,
     live: RwLock<Arc<Live>>,
     control: tokio::sync::Mutex<()>,
     /// The JavaScript engine, made ready when the first JavaScript service
@@ -138,12 +173,18 @@ impl Registry {
     /// Open the store in the data directory and bring back every app's live
     /// version. An app that cannot be restored is logged and skipped; it
     /// never stops the node.
-    pub async fn open(config: &NodeConfig) -> anyhow::Result<Registry> {
+    pub async fn open(
+        config: &NodeConfig,
+        capabilities: Arc<Capabilities>,
+    ) -> anyhow::Result<Registry> {
         let store = Store::open(&config.data_dir)?;
+        let secrets = Arc::new(Secrets::open(&config.data_dir)?);
         let sandbox = Sandbox::new(&config.sandbox).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let registry = Registry {
             sandbox,
             store,
+            secrets,
+            capabilities,
             live: RwLock::default(),
             control: tokio::sync::Mutex::new(()),
             js: tokio::sync::OnceCell::new(),
@@ -169,6 +210,31 @@ impl Registry {
     /// The engine.
     pub fn sandbox(&self) -> &Sandbox {
         &self.sandbox
+    }
+
+    /// The node's secrets.
+    pub fn secrets(&self) -> &Arc<Secrets> {
+        &self.secrets
+    }
+
+    /// Log each secret binding whose secret is not set on this node (the
+    /// deploy goes ahead: the variable is absent until it is set).
+    fn warn_unset_secrets(&self, app: &App) {
+        for service in app.services.values() {
+            for (name, binding) in &service.bindings {
+                if let Binding::Secret(secret) = binding
+                    && self.secrets.get(&app.name, secret).is_none()
+                {
+                    tracing::warn!(
+                        app = %app.name,
+                        service = %service.name,
+                        binding = %name,
+                        "secret {secret:?} is not set on this node; set it with `mote secret set {} {secret}`",
+                        app.name
+                    );
+                }
+            }
+        }
     }
 
     /// The current live view (cheap: one `Arc` clone).
@@ -241,6 +307,10 @@ impl Registry {
             let p = self
                 .load(&sha, bytes, app.services[name].runtime())
                 .await
+                .and_then(|p| {
+                    check_grants(&app.services[name], &p.prepared)?;
+                    Ok(p)
+                })
                 .map_err(|error| DeployError::Load {
                     service: name.clone(),
                     source_path: app.services[name].source.display().to_string(),
@@ -248,9 +318,10 @@ impl Registry {
                 })?;
             prepared.insert(name.clone(), p);
         }
+        self.warn_unset_secrets(&app);
         let manifest = serde_json::to_value(&app).expect("manifest serialises");
         let deployment = self.store.deploy(&app.name, manifest, &sources)?;
-        let version = Arc::new(Self::assemble(deployment, app, prepared));
+        let version = Arc::new(self.assemble(deployment, app, prepared));
         others.insert(version.name().to_string(), version.clone());
         self.swap(others);
         Ok(version)
@@ -345,6 +416,7 @@ impl Registry {
     }
 
     fn assemble(
+        &self,
         deployment: Deployment,
         app: App,
         mut prepared: BTreeMap<String, Loaded>,
@@ -354,12 +426,15 @@ impl Registry {
         for (name, spec) in &app.services {
             let sha = deployment.sources[name].clone();
             let p = prepared.remove(name).expect("every service was prepared");
+            let grants = self.capabilities.grants(&app.name, spec);
             let svc = Arc::new(ServiceVersion::new(
                 &app.name,
                 deployment.version,
                 sha,
                 spec.clone(),
                 p,
+                grants,
+                self.secrets.clone(),
             ));
             for r in &spec.routes {
                 // Hosts ignored: two routes differing only by host keep the first.
@@ -402,7 +477,7 @@ impl Registry {
                 })?;
             prepared.insert(name.clone(), p);
         }
-        Ok(Self::assemble(deployment, app, prepared))
+        Ok(self.assemble(deployment, app, prepared))
     }
 
     /// Make one service ready: compile (or find in the on-disk cache) its

@@ -141,6 +141,7 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::grants::add_to_linker(&mut linker)?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

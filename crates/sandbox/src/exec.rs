@@ -1,5 +1,6 @@
 //! Per-request execution: a fresh `Store` and instance for every request.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -11,7 +12,8 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 
-use crate::host::{DenyOutbound, Host, InstanceLimits, MemoryLimiter};
+use crate::grants::{Grants, Outgoing};
+use crate::host::{Host, InstanceLimits, MemoryLimiter};
 use crate::logs::{CapturedLogs, LogPipe};
 use crate::{Body, SandboxError};
 
@@ -34,6 +36,11 @@ pub struct Invocation {
     /// What the guest reads from stdin (the JavaScript tier passes the
     /// service's compiled bundle here); empty when `None`.
     pub stdin: Option<Bytes>,
+    /// What the guest may reach beyond its sandbox (nothing by default).
+    pub grants: Arc<Grants>,
+    /// How deep in a chain of service-binding calls this request is (0: a
+    /// client's request).
+    pub depth: u32,
 }
 
 impl Invocation {
@@ -44,6 +51,8 @@ impl Invocation {
             env: Vec::new(),
             log_capacity: 16 << 10,
             stdin: None,
+            grants: Arc::default(),
+            depth: 0,
         }
     }
 }
@@ -109,6 +118,19 @@ impl CompletionHandle {
 impl Prepared {
     pub(crate) fn new(pre: ProxyPre<Host>, tick: Duration) -> Self {
         Prepared { pre, tick }
+    }
+
+    /// The names of the interfaces and functions the component imports,
+    /// like `wasi:keyvalue/store@0.2.0-draft`.
+    pub fn imports(&self) -> Vec<String> {
+        let engine = self.pre.engine();
+        self.pre
+            .instance_pre()
+            .component()
+            .component_type()
+            .imports(engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
     }
 
     /// Handle one request in a fresh instance.
@@ -255,7 +277,7 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
     let host = Host {
         wasi: wasi.build(),
         http: wasmtime_wasi_http::WasiHttpCtx::new(),
-        hooks: DenyOutbound,
+        outgoing: Outgoing::new(inv.grants.clone(), inv.depth),
         table: wasmtime::component::ResourceTable::new(),
         limiter: MemoryLimiter {
             limit: limits.memory,

@@ -34,11 +34,13 @@
 mod calls;
 mod engine;
 mod exec;
+mod grants;
 mod host;
 mod logs;
 
 pub use engine::{AllocatorKind, Sandbox, SandboxConfig};
 pub use exec::{Completion, CompletionHandle, Invocation, Outcome, Prepared};
+pub use grants::{Grants, OutgoingHttp};
 pub use host::InstanceLimits;
 pub use logs::CapturedLogs;
 

@@ -14,6 +14,9 @@
 //! Compiled machine code is a cache, not a record: it lives in files under
 //! `compiled/`, named by source hash and engine compatibility key, written
 //! atomically (temporary file + rename) and rebuilt when missing.
+//!
+//! Secrets are kept apart, in their own database file with mode 0600
+//! ([`Secrets`], `secrets.redb`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +25,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub mod secrets;
+
+pub use secrets::{SECRETS_FILE, SecretInfo, Secrets};
 
 /// app name -> [`AppRecord`] (JSON)
 const APPS: TableDefinition<&str, &[u8]> = TableDefinition::new("apps");
@@ -48,6 +55,10 @@ pub enum StoreError {
     /// The database could not be read or written.
     #[error("deployment store: {0}")]
     Db(String),
+    /// The secrets database could not be read or written (the message
+    /// never holds a value).
+    #[error("secret store: {0}")]
+    Secrets(String),
     /// A file of the compiled-code cache could not be read or written.
     #[error("compiled-code cache {}: {source}", path.display())]
     Io {

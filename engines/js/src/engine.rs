@@ -14,6 +14,7 @@ use rquickjs::{
 };
 
 use crate::bundle::{self, Bundle, Kind, Style};
+use crate::host_natives;
 use crate::native::{self, Rng};
 
 /// The prelude: the platform's built-in APIs, evaluated once (at snapshot
@@ -28,6 +29,7 @@ const PRELUDE: &[(&str, &str)] = &[
     ("mote:url.js", include_str!("js/url.js")),
     ("mote:blob.js", include_str!("js/blob.js")),
     ("mote:fetch.js", include_str!("js/fetch.js")),
+    ("mote:bindings.js", include_str!("js/bindings.js")),
     ("mote:crypto.js", include_str!("js/crypto.js")),
     ("mote:timers.js", include_str!("js/timers.js")),
     ("mote:node/buffer.js", include_str!("js/node/buffer.js")),
@@ -71,6 +73,64 @@ pub trait Host {
     fn sleep_ms(&self, ms: f64);
     /// The service's environment variables.
     fn env(&self) -> Vec<(String, String)>;
+    /// The service's KV and service bindings (variables and secrets are in
+    /// [`Host::env`]).
+    fn bindings(&self) -> Vec<(String, BindingKind)> {
+        Vec::new()
+    }
+    /// Send an HTTP request (`fetch`, service bindings) and wait for the
+    /// whole response. Errors are messages for the service's author.
+    fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        Err(format!("fetch({:?}): no network in this host", request.url))
+    }
+    /// KV operations on the namespace bound as `binding`.
+    fn kv(&self, binding: &str, op: KvOp) -> Result<KvReply, String> {
+        let _ = op;
+        Err(format!("no KV binding named {binding:?}"))
+    }
+}
+
+/// What a binding is, as the handler's `env` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingKind {
+    /// A KV namespace: `env.NAME.get(...)`.
+    Kv,
+    /// Another service: `env.NAME.fetch(...)`.
+    Service,
+}
+
+/// A KV operation (the Workers KV API, see `js/bindings.js`).
+#[derive(Debug)]
+pub enum KvOp {
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: Vec<u8>,
+        expiration: Option<u64>,
+        expiration_ttl: Option<u64>,
+        metadata: Option<String>,
+    },
+    Delete {
+        key: String,
+    },
+    List {
+        prefix: String,
+        limit: u32,
+        cursor: Option<String>,
+    },
+}
+
+/// The answer to a [`KvOp`].
+#[derive(Debug)]
+pub enum KvReply {
+    /// `Get`: the value, its metadata (JSON text) and expiration (unix seconds).
+    Entry(Option<(Vec<u8>, Option<String>, Option<u64>)>),
+    /// `Put`, `Delete`.
+    Done,
+    /// `List`: (name, expiration, metadata) per key, and the next cursor.
+    Keys(Vec<(String, Option<u64>, Option<String>)>, Option<String>),
 }
 
 /// A request as the engine receives it from the host.
@@ -216,6 +276,7 @@ impl Engine {
             let m = Object::new(ctx.clone()).unwrap();
             let native_obj = Object::new(ctx.clone()).unwrap();
             native::install(&ctx, &native_obj, host.clone(), rng.clone()).unwrap();
+            host_natives::install(&ctx, &native_obj, host.clone()).unwrap();
             install_module_natives(&ctx, &native_obj, shared.clone()).unwrap();
             m.set("native", native_obj).unwrap();
             for (name, src) in PRELUDE {
@@ -381,10 +442,7 @@ impl Engine {
             let mut headers = Vec::with_capacity(request.headers.len() * 2);
             for (k, v) in request.headers {
                 headers.push(k);
-                headers.push(String::from_utf8(v).unwrap_or_else(|e| {
-                    // Header values are ByteStrings: bytes map to U+0000..U+00FF.
-                    e.into_bytes().iter().map(|&b| b as char).collect()
-                }));
+                headers.push(host_natives::header_text(v));
             }
             let body = TypedArray::<u8>::new(ctx.clone(), request.body).map_err(err)?;
             let dispatch: Function = m.get("dispatch").map_err(err)?;
@@ -400,7 +458,7 @@ impl Engine {
             let flat: Vec<String> = r.get(1).map_err(err)?;
             let headers = flat
                 .chunks(2)
-                .map(|kv| (kv[0].clone(), latin1_or_utf8(&kv[1])))
+                .map(|kv| (kv[0].clone(), host_natives::header_bytes(&kv[1])))
                 .collect();
             let body: Option<TypedArray<u8>> = r.get(2).map_err(err)?;
             Ok(HttpResponse {
@@ -437,16 +495,6 @@ impl Engine {
             while ctx.execute_pending_job() {}
             self.report_rejections();
         })
-    }
-}
-
-/// Header values out of JS: code points up to U+00FF are bytes (ByteString);
-/// anything beyond is sent as UTF-8.
-fn latin1_or_utf8(s: &str) -> Vec<u8> {
-    if s.chars().all(|c| (c as u32) < 256) {
-        s.chars().map(|c| c as u8).collect()
-    } else {
-        s.as_bytes().to_vec()
     }
 }
 

@@ -20,10 +20,13 @@
 pub mod bundle;
 pub mod compile;
 pub mod engine;
+mod host_natives;
 mod lexer;
 mod native;
 
-pub use engine::{Engine, Host, HttpRequest, HttpResponse};
+pub use engine::{BindingKind, Engine, Host, HttpRequest, HttpResponse, KvOp, KvReply};
 
+#[cfg(target_arch = "wasm32")]
+mod outgoing;
 #[cfg(target_arch = "wasm32")]
 mod wasi_glue;

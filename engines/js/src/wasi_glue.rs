@@ -8,12 +8,17 @@ use wasi::http::types::{
     Scheme,
 };
 
-use crate::engine::{Engine, Host, HttpRequest, HttpResponse};
+use crate::engine::{BindingKind, Engine, Host, HttpRequest, HttpResponse, KvOp, KvReply};
+use crate::outgoing;
 
 wit_bindgen::generate!({
+    path: "../../wit",
+    generate_all,
     inline: "
         package mote:js-engine;
         world engine {
+            import mote:host/kv@0.1.0;
+            import mote:host/bindings@0.1.0;
             export wizer-initialize: func();
             export compile: func(entry: string, files: list<tuple<string, list<u8>>>) -> result<list<u8>, string>;
         }
@@ -53,6 +58,62 @@ impl Host for Wasi {
     }
     fn env(&self) -> Vec<(String, String)> {
         wasi::cli::environment::get_environment()
+    }
+    fn bindings(&self) -> Vec<(String, BindingKind)> {
+        use mote::host::bindings::{Kind, list};
+        list()
+            .into_iter()
+            .map(|b| {
+                let kind = match b.kind {
+                    Kind::Kv => BindingKind::Kv,
+                    Kind::Service => BindingKind::Service,
+                };
+                (b.name, kind)
+            })
+            .collect()
+    }
+    fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        outgoing::send(request)
+    }
+    fn kv(&self, binding: &str, op: KvOp) -> Result<KvReply, String> {
+        use mote::host::kv;
+        Ok(match op {
+            KvOp::Get { key } => {
+                KvReply::Entry(kv::get(binding, &key)?.map(|e| (e.value, e.metadata, e.expiration)))
+            }
+            KvOp::Put {
+                key,
+                value,
+                expiration,
+                expiration_ttl,
+                metadata,
+            } => {
+                let options = kv::PutOptions {
+                    expiration,
+                    expiration_ttl,
+                    metadata,
+                };
+                kv::put(binding, &key, &value, &options)?;
+                KvReply::Done
+            }
+            KvOp::Delete { key } => {
+                kv::delete(binding, &key)?;
+                KvReply::Done
+            }
+            KvOp::List {
+                prefix,
+                limit,
+                cursor,
+            } => {
+                let page = kv::list(binding, &prefix, limit, cursor.as_deref())?;
+                let keys = page
+                    .keys
+                    .into_iter()
+                    .map(|k| (k.name, k.expiration, k.metadata))
+                    .collect();
+                KvReply::Keys(keys, page.cursor)
+            }
+        })
     }
 }
 

@@ -66,7 +66,7 @@ M.setHandler = (style, exports) => {
 M.beginRequest = () => {
   waiting = [];
   M.resetClock();
-  env = M.setEnv(M.native.env());
+  env = M.addBindings(M.setEnv(M.native.env()));
 };
 M.endRequest = () => { M.clearTimers(); waiting = []; };
 

@@ -1,5 +1,5 @@
 // Headers, Request, Response (Fetch standard semantics, bodies as bytes)
-// and fetch(), which is denied for now.
+// and fetch(), through the host (the service's `outbound` origins).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const normalizeValue = (v) => String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
 const checkName = (n) => {
@@ -209,6 +209,16 @@ class Response {
     }
     bodies.set(this, { bytes, used: false });
   }
+  static _fromNetwork(status, flat, bytes, url) {
+    const headers = new Headers();
+    for (let i = 0; i < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+    const r = new Response(null, { status: status < 200 ? 200 : status, headers });
+    r.#status = status;
+    r.#url = url;
+    r.#type = 'basic';
+    if (!NULL_BODY.includes(status)) bodies.set(r, { bytes, used: false });
+    return r;
+  }
   static json(data, init = {}) {
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError('The data is not JSON serializable');
@@ -259,9 +269,20 @@ M.def('Request', Request);
 M.def('Response', Response);
 M.headerList = (h) => Headers._list(h);
 
+// A request sent through the host: `fetch` (the service's `outbound`
+// origins) and service bindings (`bindings.js`). Blocks until the whole
+// response is in.
+M.send = (request, url) => {
+  const flat = [];
+  for (const [k, v] of M.headerList(request.headers)) flat.push(k, v);
+  const b = bodies.get(request);
+  if (b.used) throw new TypeError('The request body has already been used');
+  b.used = b.bytes !== null;
+  const [status, headers, bytes] = M.native.fetch(request.method, url, flat, b.bytes || new Uint8Array(0));
+  return Response._fromNetwork(status, headers, bytes, url);
+};
+
 M.def('fetch', async function fetch(input, init) {
-  const target = input instanceof Request ? input.url : String(input);
-  throw new TypeError(
-    `fetch(${JSON.stringify(target)}): outbound network access is not granted to this service ` +
-    '(outbound fetch is not enabled; outbound origins will be granted in mote.toml, which is not available yet)');
+  const request = new Request(input, init);
+  return M.send(request, request.url);
 });
