@@ -11,11 +11,37 @@
 // ---------------------------------------------------------------------------
 
 /**
- * The service's variables (from the node's configuration), by name. Also
- * readable as `process.env`.
+ * The service's bindings, by the names in mote.toml: variables and secrets
+ * (strings, also in `process.env`), KV namespaces and other services.
+ * Declare your own: `interface MyEnv { CACHE: KVNamespace; AUTH: Fetcher; TOKEN: string }`.
  */
 interface Env {
-  [name: string]: string;
+  [name: string]: string | KVNamespace | Fetcher | undefined;
+}
+
+/** `bindings.NAME = { kv = "namespace" }`: the Workers KV API. */
+interface KVNamespace {
+  get(key: string, options?: 'text' | { type: 'text' }): Promise<string | null>;
+  get<T = unknown>(key: string, options: 'json' | { type: 'json' }): Promise<T | null>;
+  get(key: string, options: 'arrayBuffer' | { type: 'arrayBuffer' }): Promise<ArrayBuffer | null>;
+  getWithMetadata<M = unknown>(key: string, options?: 'text' | { type: 'text' }): Promise<{ value: string | null; metadata: M | null }>;
+  getWithMetadata<T = unknown, M = unknown>(key: string, options: 'json' | { type: 'json' }): Promise<{ value: T | null; metadata: M | null }>;
+  getWithMetadata<M = unknown>(key: string, options: 'arrayBuffer' | { type: 'arrayBuffer' }): Promise<{ value: ArrayBuffer | null; metadata: M | null }>;
+  /** `expiration`: unix seconds; `expirationTtl`: seconds from now (at least 1); `metadata`: JSON, at most 1,024 bytes. */
+  put(key: string, value: string | ArrayBuffer | ArrayBufferView, options?: { expiration?: number; expirationTtl?: number; metadata?: unknown }): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** `limit`: 1 to 1,000 (default 1,000). Only a missing `cursor` means the listing is complete. */
+  list<M = unknown>(options?: { prefix?: string; limit?: number; cursor?: string }): Promise<{
+    keys: { name: string; expiration?: number; metadata?: M }[];
+    list_complete: boolean;
+    cursor?: string;
+  }>;
+}
+
+/** `bindings.NAME = { service = "other" }`: another service of the app, called in-process. */
+interface Fetcher {
+  /** A path like `"/verify"` is relative to the service; the callee sees `http://name.internal/...`. */
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
 }
 
 /** The third argument of `fetch(request, env, ctx)`. */

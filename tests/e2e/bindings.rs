@@ -25,6 +25,11 @@ struct Upstream {
 
 impl Upstream {
     fn start() -> Upstream {
+        Self::serving("hello from upstream")
+    }
+
+    /// A server answering every request with `body`.
+    fn serving(body: &'static str) -> Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let accepted = Arc::new(AtomicUsize::new(0));
@@ -38,7 +43,6 @@ impl Upstream {
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                     line.clear();
                 }
-                let body = "hello from upstream";
                 let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -92,6 +96,22 @@ outbound = ["http://127.0.0.1:{upstream}"]
         &manifest,
         &[("kv.wasm", "kv"), ("fetch.wasm", "fetch")],
     );
+}
+
+/// A second app, "other", whose KV namespace has the same name ("cache").
+fn other_app() -> tempfile::TempDir {
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/js/bindings/reader.js"),
+        other.path().join("reader.js"),
+    )
+    .unwrap();
+    std::fs::write(
+        other.path().join("mote.toml"),
+        "name = \"other\"\n\n[services.reader]\nsource = \"reader.js\"\nroutes = [\"/other\"]\nbindings.CACHE = { kv = \"cache\" }\n",
+    )
+    .unwrap();
+    other
 }
 
 fn get(node: &Node, path: &str) -> (u16, String) {
@@ -195,18 +215,7 @@ fn kv_service_bindings_outbound_and_variables_from_javascript_and_components() {
     closed.set_nonblocking(true).unwrap();
     let closed_port = closed.local_addr().unwrap().port();
     bindings_app(app.path(), upstream.port);
-    // A second app with a namespace of the same name.
-    let other = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/js/bindings/reader.js"),
-        other.path().join("reader.js"),
-    )
-    .unwrap();
-    std::fs::write(
-        other.path().join("mote.toml"),
-        "name = \"other\"\n\n[services.reader]\nsource = \"reader.js\"\nroutes = [\"/other\"]\nbindings.CACHE = { kv = \"cache\" }\n",
-    )
-    .unwrap();
+    let other = other_app();
     let node = Node::start(data.path(), &[app.path(), other.path()]);
 
     // Variables; the secret is not set yet; nothing unbound.
@@ -444,17 +453,7 @@ fn kv_on_redis_round_trips_expires_lists_isolates_and_survives_a_redis_restart()
     let data = tempfile::tempdir().unwrap();
     let app = tempfile::tempdir().unwrap();
     bindings_app(app.path(), Upstream::start().port);
-    let other = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/js/bindings/reader.js"),
-        other.path().join("reader.js"),
-    )
-    .unwrap();
-    std::fs::write(
-        other.path().join("mote.toml"),
-        "name = \"other\"\n\n[services.reader]\nsource = \"reader.js\"\nroutes = [\"/other\"]\nbindings.CACHE = { kv = \"cache\" }\n",
-    )
-    .unwrap();
+    let other = other_app();
     let url = redis.url();
     let node = Node::start_with(data.path(), &[app.path(), other.path()], &["--kv", &url]);
     assert!(node.logs().contains("redis"), "the node says which backend");
@@ -492,5 +491,44 @@ fn kv_on_redis_round_trips_expires_lists_isolates_and_survives_a_redis_restart()
     assert_eq!(
         get_json(&node, "/gw/kv/get?key=back"),
         json!({"value": "yes", "metadata": null})
+    );
+}
+
+#[test]
+fn the_binding_examples_work() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    // The connector's upstream, on a free port instead of 9000.
+    let upstream = Upstream::serving(r#"[{"name": "alpha"}, {"name": "beta"}]"#);
+    let connector = tempfile::tempdir().unwrap();
+    for file in ["mote.toml", "index.js"] {
+        let text = std::fs::read_to_string(examples.join("connector").join(file)).unwrap();
+        let text = text.replace("127.0.0.1:9000", &format!("127.0.0.1:{}", upstream.port));
+        std::fs::write(connector.path().join(file), text).unwrap();
+    }
+    let data = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        data.path(),
+        &[
+            &examples.join("kv-counter"),
+            &examples.join("gateway"),
+            connector.path(),
+        ],
+    );
+    assert_eq!(get_json(&node, "/counter"), json!({"count": 1}));
+    assert_eq!(get_json(&node, "/counter"), json!({"count": 2}));
+    let resp = http()
+        .get(node.url("/api/orders"))
+        .header("authorization", "Bearer demo-token")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<Value>().unwrap(),
+        json!({"user": "demo", "path": "/api/orders"})
+    );
+    assert_eq!(get(&node, "/api/orders").0, 401);
+    assert_eq!(
+        get_json(&node, "/connector"),
+        json!({"count": 2, "names": ["alpha", "beta"]})
     );
 }

@@ -213,7 +213,7 @@ fn outbound_requests_are_denied_without_a_grant() {
     let text = resp.text().unwrap();
     assert!(
         text.starts_with("denied: ")
-            && text.contains("egress/hello may not reach")
+            && text.contains("egress/fetch may not reach")
             && text.contains("outbound"),
         "{text}"
     );

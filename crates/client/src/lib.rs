@@ -267,30 +267,24 @@ impl Client {
 
     /// `GET /v1/health`: whether the node is up, and a short summary.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        let response = self.send(self.request(Method::GET, "/v1/health")).await?;
-        self.json(response, "GET /v1/health").await
+        self.get_json("/v1/health").await
     }
 
     /// `GET /v1/apps`: every deployed app with its live version, by name.
     pub async fn list(&self) -> Result<Vec<AppSummary>, ClientError> {
-        let response = self.send(self.request(Method::GET, "/v1/apps")).await?;
-        self.json(response, "GET /v1/apps").await
+        self.get_json("/v1/apps").await
     }
 
     /// `GET /v1/apps/{app}`: the live version, its services, routes and limits.
     pub async fn show(&self, app: &str) -> Result<AppDetail, ClientError> {
         check_app_name(app)?;
-        let path = format!("/v1/apps/{app}");
-        let response = self.send(self.request(Method::GET, &path)).await?;
-        self.json(response, &format!("GET {path}")).await
+        self.get_json(&format!("/v1/apps/{app}")).await
     }
 
     /// `GET /v1/apps/{app}/versions`: every kept version, oldest first.
     pub async fn versions(&self, app: &str) -> Result<Vec<Version>, ClientError> {
         check_app_name(app)?;
-        let path = format!("/v1/apps/{app}/versions");
-        let response = self.send(self.request(Method::GET, &path)).await?;
-        self.json(response, &format!("GET {path}")).await
+        self.get_json(&format!("/v1/apps/{app}/versions")).await
     }
 
     /// `POST /v1/apps/{app}/rollback`: make the version before the live one
@@ -347,9 +341,7 @@ impl Client {
     /// none, deployed or not.
     pub async fn list_secrets(&self, app: &str) -> Result<Vec<SecretInfo>, ClientError> {
         check_app_name(app)?;
-        let path = format!("/v1/apps/{app}/secrets");
-        let response = self.send(self.request(Method::GET, &path)).await?;
-        self.json(response, &format!("GET {path}")).await
+        self.get_json(&format!("/v1/apps/{app}/secrets")).await
     }
 
     /// `DELETE /v1/apps/{app}/secrets/{name}`: remove a secret. Fails with
@@ -511,6 +503,12 @@ impl Client {
     }
 
     /// The JSON body of a successful answer, or the API error.
+    /// `GET path`, answered with JSON.
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let response = self.send(self.request(Method::GET, path)).await?;
+        self.json(response, &format!("GET {path}")).await
+    }
+
     async fn json<T: DeserializeOwned>(
         &self,
         response: Response,
