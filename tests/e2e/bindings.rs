@@ -287,6 +287,13 @@ fn kv_service_bindings_outbound_and_variables_from_javascript_and_components() {
     assert_eq!(status, 508, "{body}");
     assert!(body.contains("deeper than 16"), "{body}");
 
+    // Outgoing requests per request are limited (service calls included).
+    let (_, body) = get(&node, "/gw/many?n=60");
+    assert!(
+        body.starts_with("50 calls, then: ") && body.contains("at most 50 outgoing requests"),
+        "{body}"
+    );
+
     // Service binding from a component: wasi:http to http://auth.internal/.
     let (status, body) = get(
         &node,

@@ -411,7 +411,7 @@ fn parse_with_spans(
             .into_iter()
             .map(|(key, value)| (key.0, value))
             .collect();
-        let mut bindings = BTreeMap::new();
+        let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
         for (raw::EnvKey(key), binding) in service.bindings.0 {
             let span = binding.span();
             let path = format!("services.{name}.bindings.{key}");
@@ -458,6 +458,17 @@ fn parse_with_spans(
                             service_names.join(", ")
                         ),
                     ));
+                }
+                // Components reach it at http://<name, lowercase>.internal/.
+                if let Some(other) = bindings.iter().find_map(|(other, b)| {
+                    (matches!(b, Binding::Service(_)) && other.eq_ignore_ascii_case(&key))
+                        .then_some(other)
+                }) {
+                    return Err(at(format!(
+                        "service bindings {other:?} and {key:?} differ only in case \
+                         (both would be http://{}.internal/)",
+                        key.to_ascii_lowercase()
+                    )));
                 }
                 Binding::Service(callee)
             } else {

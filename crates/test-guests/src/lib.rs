@@ -5,7 +5,7 @@
 //! `wasm32-wasip2` and exposes the absolute path of each component as a
 //! constant named after the guest's package: [`HELLO`], [`ECHO`],
 //! [`COUNTER`], [`SPIN`], [`HOG`], [`TRAP`], [`LOGS`], [`BIG`], [`SLOW`],
-//! [`VERSION2`]. What each guest does is described in its
+//! [`VERSION2`], [`FETCH`], [`KV`]. What each guest does is described in its
 //! `guests/<name>/src/lib.rs`.
 //!
 //! ```no_run

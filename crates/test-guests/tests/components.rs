@@ -12,6 +12,7 @@ fn every_guest_is_a_component() {
         ("fetch", mote_test_guests::FETCH),
         ("hello", mote_test_guests::HELLO),
         ("hog", mote_test_guests::HOG),
+        ("kv", mote_test_guests::KV),
         ("logs", mote_test_guests::LOGS),
         ("slow", mote_test_guests::SLOW),
         ("spin", mote_test_guests::SPIN),

@@ -48,6 +48,16 @@ export default {
         } catch (e) {
           return new Response(`stopped: ${e.message}`, { status: 508 });
         }
+      case '/gw/many': {
+        // Outgoing requests per request are limited.
+        let done = 0;
+        try {
+          for (; done < Number(q.get('n')); done++) await (await env.AUTH.fetch('/auth/many')).text();
+          return new Response(`${done} calls`);
+        } catch (e) {
+          return new Response(`${done} calls, then: ${e.message}`);
+        }
+      }
       case '/gw/fetch':
         try {
           const r = await fetch(q.get('url'));
