@@ -24,7 +24,7 @@ TARGET_CHAIN_RATIO = 2.0
 TARGET_HOP_US = 50.0
 # (test, kind, servers)
 RUNS = [("chain", "tput", ["mote", "workerd"]), ("chain", "lat", ["mote", "workerd"]),
-        ("auth", "lat", ["mote", "workerd"])] + \
+        ("auth", "lat", ["mote", "workerd"]), ("wcall", "lat", ["mote"]), ("wnone", "lat", ["mote"])] + \
        [(f"kv{t}", "lat", ["mote", "mote-redis"]) for t in ("none", "get", "put")]
 
 
@@ -70,6 +70,7 @@ def main():
     ratio = med(ratio_rounds)
     hop = {s: med(per_round(lambda c, d: c["p50"] - d["p50"], ("chain", "lat", s), ("auth", "lat", s)))
            for s in ("mote", "workerd")}
+    whop = med(per_round(lambda c, n: c["p50"] - n["p50"], ("wcall", "lat", "mote"), ("wnone", "lat", "mote")))
     kv = {(t, s): med(per_round(lambda x, n: x["p50"] - n["p50"], (f"kv{t}", "lat", s), ("kvnone", "lat", s)))
           for t in ("get", "put") for s in ("mote", "mote-redis")}
     cpu_req = {s: med(x.get("server_us_per_req") for x in runs[("chain", "tput", s)]) for s in ("mote", "workerd")}
@@ -81,7 +82,8 @@ def main():
     def ok(v, good):
         return "—" if v is None else ("met" if good(v) else "**not met**")
 
-    mach = machine()
+    m = machine()
+    mach = f"{m['nproc']} CPUs ({m['model']}), {m['memory']} RAM, Linux {m['kernel']}"
     section = "\n".join([
         "## Bindings: service-binding chain, one hop, KV (`bench/bindings`)",
         "",
@@ -101,8 +103,11 @@ def main():
         f"{'—' if ratio is None else f'{ratio:.2f}'} | ≥ {TARGET_CHAIN_RATIO:g}× workerd: {ok(ratio, lambda v: v >= TARGET_CHAIN_RATIO)} |",
         f"| chain p50 at one connection | {fmt_us(p50('chain', 'mote'))} | {fmt_us(p50('chain', 'workerd'))} | | |",
         f"| auth alone, p50 at one connection | {fmt_us(p50('auth', 'mote'))} | {fmt_us(p50('auth', 'workerd'))} | | |",
-        f"| added by one hop (chain − auth alone, p50) | {fmt_us(hop['mote'])} | {fmt_us(hop['workerd'])} | | "
-        f"< {TARGET_HOP_US:g} µs: {ok(hop['mote'], lambda v: v < TARGET_HOP_US)} |",
+        f"| chain − auth alone, p50 (the gateway's own run + the hop) | {fmt_us(hop['mote'])} | "
+        f"{fmt_us(hop['workerd'])} | | |",
+        f"| added by one in-process hop between components (the `fetch` guest calling `hello` "
+        f"through a binding − the same guest refused at once; p50, callee included) | {fmt_us(whop)} | | | "
+        f"< {TARGET_HOP_US:g} µs: {ok(whop, lambda v: v < TARGET_HOP_US)} |",
         f"| server CPU per chain request | {fmt_us(cpu_req['mote'])} | {fmt_us(cpu_req['workerd'])} | | |",
         "",
         "KV latency: p50 of a request making one KV call minus p50 of the same request making none "
@@ -128,7 +133,8 @@ def main():
     for f in sorted(a.raw.glob("server-*.log")):
         res += [f"## {f.name} (last lines)", "", "```", f.read_text(errors="replace").rstrip(), "```", ""]
     publish(a, res, section, START, END, noisy, noise, "bench/bindings")
-    print(f"chain Mote/workerd {ratio}; hop Mote {hop['mote']} µs, workerd {hop['workerd']} µs; kv {kv}")
+    print(f"chain Mote/workerd {ratio}; hop Mote {hop['mote']} µs, workerd {hop['workerd']} µs, "
+          f"components {whop} µs; kv {kv}")
     if errors:
         print("WARNING: runs with errors — see the results file", file=sys.stderr)
     if noisy:
