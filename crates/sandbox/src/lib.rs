@@ -11,8 +11,11 @@
 //! **fresh instance** in a fresh `Store` ([`Prepared::handle`]), so nothing a
 //! guest leaves in memory is visible to the next request.
 //!
-//! The sandbox knows no binding and no manifest: it is given limits and
-//! environment variables and runs a `wasi:http/incoming-handler` component.
+//! The sandbox knows no manifest: it is given limits, environment variables
+//! and [`Grants`] (KV namespaces by binding name, and an [`OutgoingHttp`]
+//! hook the node implements) and runs a `wasi:http/incoming-handler`
+//! component. It links `wasi:keyvalue` and `mote:host` (`wit/host.wit`) for
+//! every component; with no grants, every call to them is refused.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
