@@ -128,6 +128,12 @@ pub struct ServeArgs {
     #[arg(long, env = "MOTE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Data-plane threads, each serving its own share of the connections
+    /// (a request and the service calls it makes stay on one thread)
+    /// [default: one per CPU]
+    #[arg(long, env = "MOTE_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
     /// Where KV namespaces are stored: "embedded" (a database in the data
     /// directory) or a Redis server's URL, like redis://127.0.0.1:6379/0
     #[arg(long, env = "MOTE_KV", value_name = "embedded|URL", default_value = "embedded", value_parser = parse_kv)]

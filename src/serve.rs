@@ -33,6 +33,13 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         },
         ..NodeConfig::default()
     };
+    let config = match args.threads {
+        Some(n) => NodeConfig {
+            threads: n.into(),
+            ..config
+        },
+        None => config,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

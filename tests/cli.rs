@@ -15,6 +15,8 @@ fn mote(home: &Path, args: &[&str]) -> Output {
         "MOTE_LISTEN",
         "MOTE_ADMIN_LISTEN",
         "MOTE_LOG_FORMAT",
+        "MOTE_KV",
+        "MOTE_THREADS",
     ] {
         command.env_remove(var);
     }
@@ -282,4 +284,23 @@ fn invalid_arguments_are_one_line_errors() {
         err.starts_with("error: cannot read /nonexistent/body: "),
         "{err}"
     );
+}
+
+#[test]
+fn serve_options_are_checked_before_anything_starts() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (&["serve", "--threads", "0"][..], "--threads"),
+        (
+            &["serve", "--kv", "postgres://x"][..],
+            "expected \"embedded\" or a redis:// URL",
+        ),
+    ] {
+        let output = mote(home.path(), args);
+        assert_eq!(output.status.code(), Some(2), "mote {args:?}");
+        let err = stderr(&output);
+        assert!(err.contains(needle), "mote {args:?}: {err}");
+    }
+    // Nothing was created: the data directory is only made by a node that starts.
+    assert!(!home.path().join(".local").exists());
 }

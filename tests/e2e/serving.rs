@@ -219,3 +219,37 @@ fn outbound_requests_are_denied_without_a_grant() {
     );
     assert!(listener.accept().is_err(), "the guest reached the network");
 }
+
+#[test]
+fn every_data_plane_thread_serves_connections() {
+    let data = tempfile::tempdir().unwrap();
+    let hello = example("hello");
+    let node = Node::start_with(data.path(), &[hello.path()], &["--threads", "3"]);
+    assert!(node.logs().contains("threads=3"), "{}", node.logs());
+    // Three sockets listen on the data port, one per thread.
+    let port = node.data.port();
+    let listening = std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .filter(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols.get(1)
+                .is_some_and(|local| local.ends_with(&format!(":{port:04X}")))
+                && cols.get(3) == Some(&"0A")
+        })
+        .count();
+    assert_eq!(listening, 3);
+    // Many connections at once (the kernel spreads them over the threads):
+    // every one is answered.
+    let url = node.url("/hello");
+    let answered: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..48)
+            .map(|_| {
+                let url = url.clone();
+                scope.spawn(move || http().get(&url).send().unwrap().text().unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(answered.iter().all(|body| body == "Hello from Mote!\n"));
+}

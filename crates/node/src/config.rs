@@ -27,6 +27,9 @@ pub struct NodeConfig {
     pub drain: Duration,
     /// How long a client may take to send request headers (default 10 s).
     pub header_timeout: Duration,
+    /// Data-plane threads, each with its own runtime and listening socket
+    /// (default: one per CPU).
+    pub threads: usize,
     /// KV storage: `None` for the embedded store in the data directory
     /// (`kv.redb`, the default), or a `redis://` URL.
     pub kv: Option<String>,
@@ -45,6 +48,7 @@ impl Default for NodeConfig {
             drain: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
             kv: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }

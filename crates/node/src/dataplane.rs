@@ -49,6 +49,45 @@ impl DataPlane {
         }
     }
 
+    /// Serve on one thread per listener, each thread with its own
+    /// current-thread runtime (see [`bind`]): a request, and the service
+    /// calls it makes, run on the thread that accepted its connection, so
+    /// nothing on the request path wakes another thread. Returns, for each
+    /// thread, a task of the caller's runtime that ends when the thread has
+    /// drained and stopped.
+    pub fn spawn_threads(
+        self,
+        listeners: Vec<std::net::TcpListener>,
+        shutdown: watch::Receiver<bool>,
+        drain: Duration,
+    ) -> std::io::Result<Vec<tokio::task::JoinHandle<()>>> {
+        let mut done = Vec::with_capacity(listeners.len());
+        for (i, listener) in listeners.into_iter().enumerate() {
+            let this = self.clone();
+            let shutdown = shutdown.clone();
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name(format!("mote-data-{i}"))
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a current-thread runtime");
+                    runtime.block_on(async move {
+                        match TcpListener::from_std(listener) {
+                            Ok(listener) => this.serve(listener, shutdown, drain).await,
+                            Err(e) => tracing::error!(error = %e, "data-plane listener unusable"),
+                        }
+                    });
+                    let _ = tx.send(());
+                })?;
+            done.push(tokio::spawn(async move {
+                let _ = rx.await;
+            }));
+        }
+        Ok(done)
+    }
+
     /// Accept connections until `shutdown` turns true, then wait up to
     /// `drain` for open connections to finish their requests.
     pub async fn serve(
@@ -239,6 +278,28 @@ impl DataPlane {
             completion,
         )
     }
+}
+
+/// `threads` listening sockets on `addr`, all bound with `SO_REUSEPORT` so the
+/// kernel spreads incoming connections across them (the first binds a port
+/// 0 to a free port; the others take the same one).
+pub fn bind(addr: SocketAddr, threads: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut listeners: Vec<std::net::TcpListener> = Vec::with_capacity(threads);
+    for _ in 0..threads.max(1) {
+        let addr = match listeners.first() {
+            Some(first) => first.local_addr()?,
+            None => addr,
+        };
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(1024)?;
+        listeners.push(socket.into());
+    }
+    Ok(listeners)
 }
 
 fn authority<B>(req: &Request<B>) -> Option<String> {

@@ -61,26 +61,24 @@ impl Node {
         }
         let token = token::load_or_create(&config.data_dir)?;
 
-        let data = TcpListener::bind(config.listen)
-            .await
+        let threads = config.threads.max(1);
+        let data = dataplane::bind(config.listen, threads)
             .with_context(|| format!("cannot listen on {} (data plane)", config.listen))?;
         let admin = TcpListener::bind(config.admin)
             .await
             .with_context(|| format!("cannot listen on {} (admin API)", config.admin))?;
-        let data_addr = data.local_addr()?;
+        let data_addr = data[0].local_addr()?;
         let admin_addr = admin.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
 
         let dp = dataplane::DataPlane::new(registry.clone(), &config);
-        let tasks = vec![
-            tokio::spawn(dp.clone().serve(data, rx.clone(), config.drain)),
-            tokio::spawn(admin::serve(
-                admin,
-                admin::AdminState::new(registry.clone(), dp, token, &config),
-                rx,
-            )),
-        ];
-        tracing::info!(%data_addr, %admin_addr, data_dir = %config.data_dir.display(), allocator = ?registry.sandbox().allocator(), "mote node started");
+        let mut tasks = dp.clone().spawn_threads(data, rx.clone(), config.drain)?;
+        tasks.push(tokio::spawn(admin::serve(
+            admin,
+            admin::AdminState::new(registry.clone(), dp, token, &config),
+            rx,
+        )));
+        tracing::info!(%data_addr, %admin_addr, threads, data_dir = %config.data_dir.display(), allocator = ?registry.sandbox().allocator(), "mote node started");
         Ok(Node {
             data_addr,
             admin_addr,
