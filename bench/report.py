@@ -176,7 +176,9 @@ def med(values):
     return statistics.median(values) if values else None
 
 
-def main():
+def parse_args():
+    """The command line every report script takes (bench/run's, bench/js's,
+    bench/bindings')."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
@@ -187,7 +189,11 @@ def main():
     ap.add_argument("--max-noise", type=float, default=10.0,
                     help="median %% of the machine used by other processes above which the run is "
                          "considered too noisy to publish (default 10)")
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    a = parse_args()
 
     meta = read_meta(a.raw)
     servers = meta["servers"].split()

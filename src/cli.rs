@@ -296,8 +296,16 @@ pub struct SecretArgs {
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     Set(SecretSetArgs),
-    #[command(visible_alias = "list")]
-    Ls(SecretLsArgs),
+    /// List an app's secrets: names and when they were set, never values
+    #[command(
+        visible_alias = "list",
+        long_about = "List the secrets of app APP: their names and when each was last set (UTC). \
+            Values are never shown.",
+        after_help = "Examples:\n  \
+            mote secret ls hello\n  \
+            mote secret ls hello --json"
+    )]
+    Ls(AppQueryArgs),
     #[command(visible_alias = "delete")]
     Rm(SecretNameArgs),
 }
@@ -322,27 +330,6 @@ pub struct SecretSetArgs {
 
     /// The secret's name: letters, digits and "_", not starting with a digit
     pub name: String,
-
-    #[command(flatten)]
-    pub connection: Connection,
-}
-
-/// List an app's secrets: names and when they were set, never values
-#[derive(Debug, Args)]
-#[command(
-    long_about = "List the secrets of app APP: their names and when each was last set (UTC). \
-        Values are never shown.",
-    after_help = "Examples:\n  \
-        mote secret ls hello\n  \
-        mote secret ls hello --json"
-)]
-pub struct SecretLsArgs {
-    /// The app's name
-    pub app: String,
-
-    /// Print JSON (as the admin API answers)
-    #[arg(long)]
-    pub json: bool,
 
     #[command(flatten)]
     pub connection: Connection,

@@ -9,14 +9,13 @@ DIR holds meta.txt and wrk/r<round>-<test>-<tput|lat>-<server>.txt. wrk parsing,
 formatting and publishing come from bench/report.py.
 """
 
-import argparse
 import re
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from report import fmt_rps, fmt_us, machine, med, parse_wrk, publish, read_meta  # noqa: E402
+from report import fmt_rps, fmt_us, machine, med, parse_args, parse_wrk, publish, read_meta  # noqa: E402
 
 START = "<!-- bench:bindings:start -->"
 END = "<!-- bench:bindings:end -->"
@@ -29,14 +28,7 @@ RUNS = [("chain", "tput", ["mote", "workerd"]), ("chain", "lat", ["mote", "worke
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--raw", required=True, type=Path)
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--benchmarks", type=Path)
-    ap.add_argument("--print-section", action="store_true")
-    ap.add_argument("--force", action="store_true")
-    ap.add_argument("--max-noise", type=float, default=10.0)
-    a = ap.parse_args()
+    a = parse_args()
 
     meta = read_meta(a.raw)
     rounds = int(meta["rounds"])

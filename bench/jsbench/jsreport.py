@@ -10,7 +10,6 @@ first-*.jsonl and density-*.jsonl (bench/jsbench/client.py's output).
 wrk parsing and formatting come from bench/report.py (bench/run's report).
 """
 
-import argparse
 import json
 import re
 import statistics
@@ -18,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from report import fmt_rps, fmt_us, machine, med, parse_wrk, publish, read_meta  # noqa: E402  (bench/report.py)
+from report import fmt_rps, fmt_us, machine, med, parse_args, parse_wrk, publish, read_meta  # noqa: E402  (bench/report.py)
 
 START = "<!-- bench:js:start -->"
 END = "<!-- bench:js:end -->"
@@ -56,14 +55,7 @@ def fmt_s(s):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--raw", required=True, type=Path)
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--benchmarks", type=Path)
-    ap.add_argument("--print-section", action="store_true")
-    ap.add_argument("--force", action="store_true")
-    ap.add_argument("--max-noise", type=float, default=10.0)
-    a = ap.parse_args()
+    a = parse_args()
 
     meta = read_meta(a.raw)
     rounds = int(meta["rounds"])

@@ -299,15 +299,7 @@ impl Client {
     /// `DELETE /v1/apps/{app}`: stop serving the app and delete all its versions.
     pub async fn delete(&self, app: &str) -> Result<(), ClientError> {
         check_app_name(app)?;
-        let path = format!("/v1/apps/{app}");
-        let response = self.send(self.request(Method::DELETE, &path)).await?;
-        let status = response.status();
-        let body = self.body(response).await?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(api_error(status, &body))
-        }
+        self.delete_path(&format!("/v1/apps/{app}")).await
     }
 
     /// `PUT /v1/apps/{app}/secrets/{name}`: set (create or replace) secret
@@ -349,15 +341,8 @@ impl Client {
     pub async fn remove_secret(&self, app: &str, name: &str) -> Result<(), ClientError> {
         check_app_name(app)?;
         check_secret_name(name)?;
-        let path = format!("/v1/apps/{app}/secrets/{name}");
-        let response = self.send(self.request(Method::DELETE, &path)).await?;
-        let status = response.status();
-        let body = self.body(response).await?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(api_error(status, &body))
-        }
+        self.delete_path(&format!("/v1/apps/{app}/secrets/{name}"))
+            .await
     }
 
     /// Bundles the app in `dir` (see [`bundle_dir`]: the manifest is checked
@@ -503,6 +488,18 @@ impl Client {
     }
 
     /// The JSON body of a successful answer, or the API error.
+    /// `DELETE path`, answered with no content.
+    async fn delete_path(&self, path: &str) -> Result<(), ClientError> {
+        let response = self.send(self.request(Method::DELETE, path)).await?;
+        let status = response.status();
+        let body = self.body(response).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(api_error(status, &body))
+        }
+    }
+
     /// `GET path`, answered with JSON.
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let response = self.send(self.request(Method::GET, path)).await?;
