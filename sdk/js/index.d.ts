@@ -170,8 +170,10 @@ declare class Response {
 }
 
 /**
- * Outbound requests are not granted to services yet: the promise always
- * rejects with a `TypeError`.
+ * Reaches only the origins in the service's `outbound` list (mote.toml);
+ * anything else rejects with a `TypeError` naming the service and the origin.
+ * Redirects are not followed. The whole response is read before the promise
+ * settles.
  */
 declare function fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
 

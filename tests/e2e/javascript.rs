@@ -293,7 +293,7 @@ fn fetch_api_headers_bodies_and_web_platform_apis() {
     let line = node.log_line("path=/api/background");
     assert!(line.contains(r#"stdout="background finished""#), "{line}");
 
-    // Outbound fetch is not granted to this service: a clear error.
+    // This service lists no `outbound` origin: fetch fails with a clear error.
     let resp = client.get(node.url("/api/fetch")).send().unwrap();
     assert_eq!(resp.status(), 502);
     let text = resp.text().unwrap();

@@ -1,6 +1,8 @@
 // A module worker using the Web APIs Mote provides.
 interface MyEnv extends Env {
   GREETING: string;
+  CACHE: KVNamespace;
+  AUTH: Fetcher;
 }
 
 export default {
@@ -49,8 +51,21 @@ export default {
         controller.abort(new DOMException('stop', 'AbortError'));
         return new Response(`${signal.aborted} ${controller.signal.aborted} ${performance.now() >= 0}`);
       }
+      case '/kv': {
+        await env.CACHE.put('k', 'v', { expirationTtl: 60, metadata: { by: name } });
+        const text: string | null = await env.CACHE.get('k');
+        const json = await env.CACHE.get<{ n: number }>('j', 'json');
+        const buffer: ArrayBuffer | null = await env.CACHE.get('b', { type: 'arrayBuffer' });
+        const { value, metadata } = await env.CACHE.getWithMetadata<{ by: string }>('k');
+        const page = await env.CACHE.list({ prefix: 'k', limit: 10 });
+        const names: string[] = page.keys.map((k) => k.name);
+        await env.CACHE.delete('k');
+        return Response.json({ text, json, size: buffer?.byteLength, value, by: metadata?.by, names, more: page.cursor });
+      }
+      case '/auth':
+        return env.AUTH.fetch('/verify', { headers: { authorization: request.headers.get('authorization') ?? '' } });
       case '/fetch':
-        // Rejects with a TypeError: outbound access is not granted.
+        // Rejects with a TypeError unless mote.toml lists the origin in `outbound`.
         return fetch('https://example.com/');
       default: {
         const headers = new Headers({ 'x-id': crypto.randomUUID() });
