@@ -331,13 +331,8 @@ def main():
                            f"{fmt_us(x.get('p90'))} | {fmt_us(x.get('p99'))} | {x.get('requests') or '—'} | "
                            f"{x.get('loadavg', '—')} | {cpu_s(x)} | "
                            f"{fmt_cpu_req(x)} | {'; '.join(x['errors']) or 'none'} |")
-    res += ["", "## Metadata", "", "```"] + [f"{k}={v}" for k, v in meta.items()] + ["```", ""]
-    res += ["## Raw wrk output", ""]
-    for r in range(1, rounds + 1):
-        for kind in ("tput", "lat"):
-            for s in servers:
-                x = runs[(kind, s)][r - 1]
-                res += [f"### {x['file']}", "", "```", x["text"].rstrip(), "```", ""]
+    res += appendix(meta, [runs[(kind, s)][r - 1] for r in range(1, rounds + 1)
+                           for kind in ("tput", "lat") for s in servers], a.raw)
     if (a.raw / "criterion.txt").exists():
         res += ["## Criterion output", "", "```", (a.raw / "criterion.txt").read_text(errors="replace").rstrip(), "```", ""]
     publish(a, res, section, START, END, noisy, statistics.median(others) if others else 0.0, "bench/run")
@@ -350,6 +345,18 @@ def main():
         print("WARNING: wrk runs with errors — see the results file", file=sys.stderr)
     if noisy:
         sys.exit(3)
+
+
+def appendix(meta, runs, raw):
+    """The end of a results file: the metadata, every wrk run's raw output
+    (`runs`: wrk runs in order) and the servers' last log lines."""
+    out = ["", "## Metadata", "", "```"] + [f"{k}={v}" for k, v in meta.items()] + ["```", ""]
+    out += ["## Raw wrk output", ""]
+    for x in runs:
+        out += [f"### {x['file']}", "", "```", x["text"].rstrip(), "```", ""]
+    for f in sorted(raw.glob("server-*.log")):
+        out += [f"## {f.name} (last lines)", "", "```", f.read_text(errors="replace").rstrip(), "```", ""]
+    return out
 
 
 def publish(a, res, section, start, end, noisy, noise, command):

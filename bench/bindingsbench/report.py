@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from report import fmt_rps, fmt_us, machine, med, parse_args, parse_wrk, publish, read_meta  # noqa: E402
+from report import appendix, fmt_rps, fmt_us, machine, med, parse_args, parse_wrk, publish, read_meta  # noqa: E402
 
 START = "<!-- bench:bindings:start -->"
 END = "<!-- bench:bindings:end -->"
@@ -118,12 +118,7 @@ def main():
         for r, x in enumerate(lst):
             res.append(f"| {r + 1} | {test} {kind} | {s} | {fmt_rps(x.get('rps'))} | {fmt_us(x.get('p50'))} | "
                        f"{fmt_us(x.get('p99'))} | {'; '.join(x['errors']) or 'none'} |")
-    res += ["", "## Metadata", "", "```"] + [f"{k}={v}" for k, v in meta.items()] + ["```", ""]
-    for v in runs.values():
-        for x in v:
-            res += [f"### {x['file']}", "", "```", x["text"].rstrip(), "```", ""]
-    for f in sorted(a.raw.glob("server-*.log")):
-        res += [f"## {f.name} (last lines)", "", "```", f.read_text(errors="replace").rstrip(), "```", ""]
+    res += appendix(meta, [x for v in runs.values() for x in v], a.raw)
     publish(a, res, section, START, END, noisy, noise, "bench/bindings")
     print(f"chain Mote/workerd {ratio}; hop Mote {hop['mote']} µs, workerd {hop['workerd']} µs, "
           f"components {whop} µs; kv {kv}")

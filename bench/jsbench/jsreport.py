@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from report import fmt_rps, fmt_us, machine, med, parse_args, parse_wrk, publish, read_meta  # noqa: E402  (bench/report.py)
+from report import appendix, fmt_rps, fmt_us, machine, med, parse_args, parse_wrk, publish, read_meta  # noqa: E402  (bench/report.py)
 
 START = "<!-- bench:js:start -->"
 END = "<!-- bench:js:end -->"
@@ -305,13 +305,7 @@ def main():
     if dep_ms:
         res += ["", "## Density deploys, every 500th", "", "| n-th app | ms |", "|---|---|"]
         res += [f"| {i + 1} | {v:.1f} |" for i, v in enumerate(dep_ms) if i % 500 == 0 or i == len(dep_ms) - 1]
-    res += ["", "## Metadata", "", "```"] + [f"{k}={v}" for k, v in meta.items()] + ["```", ""]
-    res += ["## Raw wrk output", ""]
-    for v in runs.values():
-        for x in v:
-            res += [f"### {x['file']}", "", "```", x["text"].rstrip(), "```", ""]
-    for f in sorted(a.raw.glob("server-*.log")):
-        res += [f"## {f.name} (last lines)", "", "```", f.read_text(errors="replace").rstrip(), "```", ""]
+    res += appendix(meta, [x for v in runs.values() for x in v], a.raw)
     publish(a, res, section, START, END, noisy, noise, "bench/js")
 
     print("\n" + "; ".join(hl))

@@ -340,20 +340,39 @@ fn response_body_is_capped() {
     });
 }
 
+/// A raw TCP server on 127.0.0.1: runs `handle` on each connection, then
+/// keeps the connection it hands back open until the test ends. Returns its
+/// port.
+async fn raw_server<F, Fut>(handle: F) -> u16
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = tokio::net::TcpStream> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            held.push(handle(stream).await);
+        }
+    });
+    port
+}
+
+/// A policy allowing `http://127.0.0.1:PORT`, with a 300 ms timeout.
+fn short_timeout(port: u16) -> Policy {
+    let mut policy = policy(&[&format!("http://127.0.0.1:{port}")]);
+    policy.timeout = Duration::from_millis(300);
+    policy
+}
+
 #[test]
 fn a_server_that_never_answers_times_out() {
     bounded(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                held.push(stream); // never read, never answered
-            }
-        });
-        let mut policy = policy(&[&format!("http://127.0.0.1:{port}")]);
-        policy.timeout = Duration::from_millis(300);
+        // Every connection is held open, never read, never answered.
+        let port = raw_server(|stream| async { stream }).await;
+        let policy = short_timeout(port);
         let error = Outbound::new()
             .send(&policy, get(&format!("http://127.0.0.1:{port}/")))
             .await
@@ -375,30 +394,25 @@ fn a_server_that_never_answers_times_out() {
 #[test]
 fn a_stalled_response_body_times_out() {
     bounded(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            loop {
-                let (mut stream, _) = listener.accept().await.unwrap();
-                // Read the request head (a GET: no body), then answer part of the body.
-                let mut head = Vec::new();
-                while !head.ends_with(b"\r\n\r\n") {
-                    let mut byte = [0];
-                    if stream.read_exact(&mut byte).await.is_err() {
-                        break;
-                    }
-                    head.push(byte[0]);
+        let port = raw_server(|mut stream| async move {
+            // Read the request head (a GET: no body), then answer part of the
+            // body; the other 7 bytes never come.
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0];
+                if stream.read_exact(&mut byte).await.is_err() {
+                    break;
                 }
-                stream
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
-                    .await
-                    .unwrap();
-                held.push(stream); // the other 7 bytes never come
+                head.push(byte[0]);
             }
-        });
-        let mut policy = policy(&[&format!("http://127.0.0.1:{port}")]);
-        policy.timeout = Duration::from_millis(300);
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+                .await
+                .unwrap();
+            stream
+        })
+        .await;
+        let policy = short_timeout(port);
         let response = Outbound::new()
             .send(&policy, get(&format!("http://127.0.0.1:{port}/")))
             .await
