@@ -54,9 +54,54 @@ impl Upstream {
     }
 }
 
+/// A server on 127.0.0.1 that answers `together` once it holds two
+/// requests at the same time, or `alone` when a request waited 5 s without a
+/// second one: it tells whether a client sends requests concurrently.
+fn pair_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let mut waiting: Vec<TcpStream> = Vec::new();
+        let mut since = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    if waiting.is_empty() {
+                        since = Instant::now();
+                    }
+                    waiting.push(stream);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+            let answer = match waiting.len() {
+                0 => continue,
+                1 if since.elapsed() < Duration::from_secs(5) => continue,
+                1 => "alone",
+                _ => "together",
+            };
+            for mut stream in waiting.drain(..) {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        }
+    });
+    port
+}
+
 /// The bindings test app: JavaScript gateway and auth, and components for
 /// KV and outgoing requests, all in one app sharing the namespace "cache".
-fn bindings_app(dir: &Path, upstream: u16) {
+fn bindings_app(dir: &Path, upstream: u16, pair: u16) {
     let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/js/bindings");
     for file in ["gateway.js", "auth.js"] {
         std::fs::copy(js.join(file), dir.join(file)).unwrap();
@@ -72,7 +117,7 @@ bindings.AUTH = {{ service = "auth" }}
 bindings.SELF = {{ service = "gateway" }}
 bindings.TOKEN = {{ secret = "api_token" }}
 bindings.REGION = {{ var = "eu-west-1" }}
-outbound = ["http://127.0.0.1:{upstream}", "http://localhost:{upstream}"]
+outbound = ["http://127.0.0.1:{upstream}", "http://localhost:{upstream}", "http://127.0.0.1:{pair}"]
 
 [services.auth]
 source = "auth.js"
@@ -214,7 +259,8 @@ fn kv_service_bindings_outbound_and_variables_from_javascript_and_components() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     closed.set_nonblocking(true).unwrap();
     let closed_port = closed.local_addr().unwrap().port();
-    bindings_app(app.path(), upstream.port);
+    let pair = pair_server();
+    bindings_app(app.path(), upstream.port, pair);
     let other = other_app();
     let node = Node::start(data.path(), &[app.path(), other.path()]);
 
@@ -320,6 +366,11 @@ fn kv_service_bindings_outbound_and_variables_from_javascript_and_components() {
     );
     let reached = upstream.accepted.load(Ordering::SeqCst);
     assert_eq!(reached, 2);
+    // Two fetches of one request are in flight at the same time.
+    assert_eq!(
+        get(&node, &format!("/gw/both?url=http://127.0.0.1:{pair}/")),
+        (200, "together + together".to_owned())
+    );
     // Another origin is denied, naming the service and the origin.
     let denied = format!("http://127.0.0.1:{closed_port}/");
     let (status, body) = get(&node, &format!("/gw/fetch?url={denied}"));
@@ -459,7 +510,7 @@ fn kv_on_redis_round_trips_expires_lists_isolates_and_survives_a_redis_restart()
     let mut redis = Redis::start();
     let data = tempfile::tempdir().unwrap();
     let app = tempfile::tempdir().unwrap();
-    bindings_app(app.path(), Upstream::start().port);
+    bindings_app(app.path(), Upstream::start().port, pair_server());
     let other = other_app();
     let url = redis.url();
     let node = Node::start_with(data.path(), &[app.path(), other.path()], &["--kv", &url]);

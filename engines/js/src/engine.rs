@@ -78,10 +78,21 @@ pub trait Host {
     fn bindings(&self) -> Vec<(String, BindingKind)> {
         Vec::new()
     }
-    /// Send an HTTP request (`fetch`, service bindings) and wait for the
-    /// whole response. Errors are messages for the service's author.
-    fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+    /// Start an HTTP request (`fetch`, service bindings); its id. Errors
+    /// are messages for the service's author.
+    fn fetch_start(&self, request: HttpRequest) -> Result<u32, String> {
         Err(format!("fetch({:?}): no network in this host", request.url))
+    }
+    /// Wait until at least one of the requests `ids` has its response (or
+    /// failed), or `timeout_ms` has passed (`None`: no limit); the ids that
+    /// are ready.
+    fn fetch_wait(&self, ids: &[u32], timeout_ms: Option<f64>) -> Vec<u32> {
+        let _ = timeout_ms;
+        ids.to_vec()
+    }
+    /// The whole response of request `id` (waiting for it if need be).
+    fn fetch_finish(&self, id: u32) -> Result<HttpResponse, String> {
+        Err(format!("no request {id}"))
     }
     /// KV operations on the namespace bound as `binding`.
     fn kv(&self, binding: &str, op: KvOp) -> Result<KvReply, String> {
@@ -412,12 +423,27 @@ impl Engine {
             .map_err(|e| describe(ctx, e))?;
         let next: Function = m.get("nextTimer").map_err(|e| describe(ctx, e))?;
         let fire: Function = m.get("runTimers").map_err(|e| describe(ctx, e))?;
+        let inflight: Function = m.get("inflight").map_err(|e| describe(ctx, e))?;
+        let fetched: Function = m.get("fetchDone").map_err(|e| describe(ctx, e))?;
         loop {
             while ctx.execute_pending_job() {}
             if p.state() != PromiseState::Pending {
                 return Ok(());
             }
             let at: Option<f64> = next.call(()).map_err(|e| describe(ctx, e))?;
+            let ids: Vec<u32> = inflight.call(()).map_err(|e| describe(ctx, e))?;
+            if !ids.is_empty() {
+                // Requests in flight: wait for the first response, or the
+                // next timer, whichever comes first.
+                let timeout = at.map(|at| (at - self.host.now_ms()).max(0.0));
+                for id in self.host.fetch_wait(&ids, timeout) {
+                    fetched.call::<_, ()>((id,)).map_err(|e| describe(ctx, e))?;
+                }
+                if at.is_some_and(|at| at <= self.host.now_ms()) {
+                    fire.call::<_, ()>(()).map_err(|e| describe(ctx, e))?;
+                }
+                continue;
+            }
             let Some(at) = at else {
                 return Err("the service's promise can never settle: no timer or \
                             other work is pending (a missing resolve()?)"

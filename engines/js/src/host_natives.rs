@@ -1,5 +1,6 @@
 //! Natives that reach beyond the engine through [`Host`]: outgoing HTTP
-//! (`fetch`, service bindings) and KV namespaces. The JavaScript side is
+//! (`fetch`, service bindings: started here, completed by the event loop)
+//! and KV namespaces. The JavaScript side is
 //! `js/fetch.js` and `js/bindings.js`.
 
 use std::rc::Rc;
@@ -34,7 +35,7 @@ fn optional_string(v: Opt<Value<'_>>) -> Option<String> {
     v.0.and_then(|v| v.as_string().and_then(|s| s.to_string().ok()))
 }
 
-/// Install `bindings`, `fetch`, `kvGet`, `kvPut`, `kvDelete` and `kvList` on
+/// Install `bindings`, `fetchStart`, `fetchFinish`, `kvGet`, `kvPut`, `kvDelete` and `kvList` on
 /// `native`.
 pub fn install<'js>(ctx: &Ctx<'js>, native: &Object<'js>, host: Rc<dyn Host>) -> Result<()> {
     macro_rules! def {
@@ -57,12 +58,12 @@ pub fn install<'js>(ctx: &Ctx<'js>, native: &Object<'js>, host: Rc<dyn Host>) ->
     });
 
     let h = host.clone();
-    def!("fetch", move |ctx: Ctx<'js>,
-                        method: String,
-                        url: String,
-                        flat: Vec<String>,
-                        body: TypedArray<'js, u8>|
-          -> Result<Array<'js>> {
+    def!("fetchStart", move |ctx: Ctx<'js>,
+                             method: String,
+                             url: String,
+                             flat: Vec<String>,
+                             body: TypedArray<'js, u8>|
+          -> Result<u32> {
         let headers = flat
             .chunks(2)
             .map(|kv| (kv[0].clone(), header_bytes(&kv[1])))
@@ -73,8 +74,16 @@ pub fn install<'js>(ctx: &Ctx<'js>, native: &Object<'js>, host: Rc<dyn Host>) ->
             headers,
             body: bytes(&body),
         };
+        h.fetch_start(request)
+            .map_err(|message| Exception::throw_type(&ctx, &message))
+    });
+
+    let h = host.clone();
+    def!("fetchFinish", move |ctx: Ctx<'js>,
+                              id: u32|
+          -> Result<Array<'js>> {
         let response = h
-            .fetch(request)
+            .fetch_finish(id)
             .map_err(|message| Exception::throw_type(&ctx, &message))?;
         let out = Array::new(ctx.clone())?;
         out.set(0, response.status)?;

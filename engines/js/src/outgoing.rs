@@ -3,14 +3,32 @@
 //! bindings in-process, the `outbound` allowlist); its refusals come back as
 //! `internal-error` with a message, which becomes the `TypeError`'s message.
 //!
-//! A call blocks the engine until the whole response is in (QuickJS runs one
-//! request at a time; concurrent `fetch`es in one request run one after the
-//! other).
+//! A request is started at once ([`start`]: head and body sent); the engine's
+//! event loop waits on every request in flight and the next timer together
+//! ([`wait`]), so concurrent `fetch`es overlap; a request whose response
+//! head is in is read to its end by [`finish`].
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use wasi::http::outgoing_handler;
-use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasi::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+};
 
 use crate::engine::{HttpRequest, HttpResponse};
+
+/// A request in flight: its response to come, and its URL for errors.
+struct InFlight {
+    future: FutureIncomingResponse,
+    url: String,
+}
+
+thread_local! {
+    /// The requests in flight, by id (the instance lives for one request:
+    /// nothing outlives it).
+    static IN_FLIGHT: RefCell<(u32, HashMap<u32, InFlight>)> = RefCell::new((0, HashMap::new()));
+}
 
 fn method(name: &str) -> Method {
     match name {
@@ -32,8 +50,8 @@ fn describe(url: &str, code: ErrorCode) -> String {
     }
 }
 
-/// Send `request` and read the whole response.
-pub fn send(request: HttpRequest) -> Result<HttpResponse, String> {
+/// Send `request` (head and body); its id.
+pub fn start(request: HttpRequest) -> Result<u32, String> {
     let url =
         url::Url::parse(&request.url).map_err(|e| format!("Invalid URL {:?}: {e}", request.url))?;
     let scheme = match url.scheme() {
@@ -84,12 +102,59 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, String> {
         }
     }
     OutgoingBody::finish(body, None).map_err(|e| describe(&request.url, e))?;
+    Ok(IN_FLIGHT.with(|t| {
+        let (next, table) = &mut *t.borrow_mut();
+        *next += 1;
+        table.insert(
+            *next,
+            InFlight {
+                future,
+                url: request.url,
+            },
+        );
+        *next
+    }))
+}
 
+/// Wait until one of `ids` has its response head (or failed), or
+/// `timeout_ms` passed; the ids that are ready (ids not in flight count as
+/// ready: `finish` reports them).
+pub fn wait(ids: &[u32], timeout_ms: Option<f64>) -> Vec<u32> {
+    IN_FLIGHT.with(|t| {
+        let (_, table) = &*t.borrow();
+        let mut waiting = Vec::with_capacity(ids.len());
+        let mut pollables = Vec::with_capacity(ids.len() + 1);
+        for id in ids {
+            match table.get(id) {
+                Some(f) => {
+                    waiting.push(*id);
+                    pollables.push(f.future.subscribe());
+                }
+                None => return vec![*id],
+            }
+        }
+        if let Some(ms) = timeout_ms {
+            let ns = (ms * 1e6).ceil().max(0.0) as u64;
+            pollables.push(wasi::clocks::monotonic_clock::subscribe_duration(ns));
+        }
+        let refs: Vec<_> = pollables.iter().collect();
+        wasi::io::poll::poll(&refs)
+            .into_iter()
+            .filter_map(|i| waiting.get(i as usize).copied())
+            .collect()
+    })
+}
+
+/// The whole response of request `id`.
+pub fn finish(id: u32) -> Result<HttpResponse, String> {
+    let InFlight { future, url } = IN_FLIGHT
+        .with(|t| t.borrow_mut().1.remove(&id))
+        .ok_or_else(|| format!("no request {id} in flight"))?;
     future.subscribe().block();
     let response = match future.get() {
         Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return Err(describe(&request.url, code)),
-        Some(Err(())) | None => return Err(format!("fetch({:?}): no response", request.url)),
+        Some(Ok(Err(code))) => return Err(describe(&url, code)),
+        Some(Err(())) | None => return Err(format!("fetch({url:?}): no response")),
     };
     let status = response.status();
     let headers = response.headers().entries();
@@ -107,10 +172,10 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, String> {
                 Err(wasi::io::streams::StreamError::Closed) => break,
                 Err(wasi::io::streams::StreamError::LastOperationFailed(e)) => {
                     return Err(match wasi::http::types::http_error_code(&e) {
-                        Some(code) => describe(&request.url, code),
+                        Some(code) => describe(&url, code),
                         None => format!(
                             "fetch({:?}): reading the response body: {}",
-                            request.url,
+                            url,
                             e.to_debug_string()
                         ),
                     });
@@ -121,7 +186,7 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, String> {
     let trailers = wasi::http::types::IncomingBody::finish(incoming);
     trailers.subscribe().block();
     if let Some(Ok(Err(code))) = trailers.get() {
-        return Err(describe(&request.url, code));
+        return Err(describe(&url, code));
     }
     Ok(HttpResponse {
         status,

@@ -72,8 +72,14 @@ impl Host for Wasi {
             })
             .collect()
     }
-    fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-        outgoing::send(request)
+    fn fetch_start(&self, request: HttpRequest) -> Result<u32, String> {
+        outgoing::start(request)
+    }
+    fn fetch_wait(&self, ids: &[u32], timeout_ms: Option<f64>) -> Vec<u32> {
+        outgoing::wait(ids, timeout_ms)
+    }
+    fn fetch_finish(&self, id: u32) -> Result<HttpResponse, String> {
+        outgoing::finish(id)
     }
     fn kv(&self, binding: &str, op: KvOp) -> Result<KvReply, String> {
         use mote::host::kv;

@@ -68,7 +68,7 @@ M.beginRequest = () => {
   M.resetClock();
   env = M.addBindings(M.setEnv(M.native.env()));
 };
-M.endRequest = () => { M.clearTimers(); waiting = []; };
+M.endRequest = () => { M.clearTimers(); M.clearFetches(); waiting = []; };
 
 M.dispatch = (method, url, flatHeaders, body) => {
   const headers = new Headers();

@@ -269,18 +269,33 @@ M.def('Request', Request);
 M.def('Response', Response);
 M.headerList = (h) => Headers._list(h);
 
-// A request sent through the host: `fetch` (the service's `outbound`
-// origins) and service bindings (`bindings.js`). Blocks until the whole
-// response is in.
+// Requests sent through the host: `fetch` (the service's `outbound`
+// origins) and service bindings (`bindings.js`). Each is started at once; the
+// engine's event loop waits for the first of them to answer (or the next
+// timer) and settles its promise, so concurrent fetches overlap.
+const inflight = new Map(); // id -> { resolve, reject, url }
 M.send = (request, url) => {
   const flat = [];
   for (const [k, v] of M.headerList(request.headers)) flat.push(k, v);
   const b = bodies.get(request);
   if (b.used) throw new TypeError('The request body has already been used');
   b.used = b.bytes !== null;
-  const [status, headers, bytes] = M.native.fetch(request.method, url, flat, b.bytes || new Uint8Array(0));
-  return Response._fromNetwork(status, headers, bytes, url);
+  const id = M.native.fetchStart(request.method, url, flat, b.bytes || new Uint8Array(0));
+  return new Promise((resolve, reject) => inflight.set(id, { resolve, reject, url }));
 };
+M.inflight = () => [...inflight.keys()];
+M.fetchDone = (id) => {
+  const f = inflight.get(id);
+  if (!f) return;
+  inflight.delete(id);
+  try {
+    const [status, headers, bytes] = M.native.fetchFinish(id);
+    f.resolve(Response._fromNetwork(status, headers, bytes, f.url));
+  } catch (e) {
+    f.reject(e);
+  }
+};
+M.clearFetches = () => inflight.clear();
 
 M.def('fetch', async function fetch(input, init) {
   const request = new Request(input, init);

@@ -58,6 +58,12 @@ export default {
           return new Response(`${done} calls, then: ${e.message}`);
         }
       }
+      case '/gw/both': {
+        // Two requests in flight at once.
+        const url = q.get('url');
+        const answers = await Promise.all([fetch(url + '?n=1'), fetch(url + '?n=2')].map((p) => p.then((r) => r.text())));
+        return new Response(answers.join(' + '));
+      }
       case '/gw/fetch':
         try {
           const r = await fetch(q.get('url'));
