@@ -333,15 +333,29 @@ async fn set_secret(
     req: Request,
 ) -> Result<Json<SecretInfo>, ApiError> {
     check_secret_names(&app, Some(&name))?;
-    // One byte over the limit is enough to say the value is too large.
-    let body = http_body_util::Limited::new(req.into_body(), MAX_SECRET_BYTES + 1);
-    let bytes = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(bad_request(SecretValueError::TooLarge.to_string()));
+    // Past the limit, the rest of a body is read and dropped (up to
+    // SECRET_DRAIN bytes) so that the client, still sending, sees the 400
+    // rather than a connection closed under it.
+    const SECRET_DRAIN: usize = 4 << 20;
+    let mut body = req.into_body();
+    let (mut bytes, mut seen) = (Vec::new(), 0usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| bad_request(format!("reading the secret's value: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > MAX_SECRET_BYTES {
+            if seen > SECRET_DRAIN {
+                break;
+            }
+            continue;
         }
-        Err(e) => return Err(bad_request(format!("reading the secret's value: {e}"))),
-    };
+        bytes.extend_from_slice(&data);
+    }
+    if seen > MAX_SECRET_BYTES {
+        return Err(bad_request(SecretValueError::TooLarge.to_string()));
+    }
     let value = mote_api::check_secret_value(&bytes)
         .map_err(|e| bad_request(e.to_string()))?
         .to_owned();
