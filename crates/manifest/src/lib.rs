@@ -119,6 +119,23 @@ pub struct Service {
     pub outbound: Vec<Origin>,
     #[serde(default)]
     pub limits: Limits,
+    /// How requests use instances (default: a fresh one per request).
+    #[serde(default)]
+    pub instance: Instance,
+}
+
+/// How a service's requests use instances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Instance {
+    /// A fresh instance for every request: nothing a request leaves in
+    /// memory is seen by another (the default).
+    #[default]
+    PerRequest,
+    /// An instance serves up to this many requests of the service, one after
+    /// another (warm reuse): no instantiation or script loading for most
+    /// requests, but state left in memory by one request is seen by the next.
+    Reuse(u32),
 }
 
 /// A binding: a capability granted to a service under a name its code uses.
@@ -166,7 +183,8 @@ impl Runtime {
 /// Resource limits of a service.
 ///
 /// In JSON, sizes are numbers of bytes and durations strings like `"250ms"`
-/// (see [`format_duration`]); missing fields take their defaults.
+/// (see [`format_duration`]); missing fields take their defaults, so limits
+/// stored before a field existed still read back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Limits {
@@ -184,6 +202,18 @@ pub struct Limits {
     pub response_body: u64,
     /// Most requests handled at the same time by the service. Default 64.
     pub concurrency: u32,
+    /// Most requests waiting for a concurrency slot once [`concurrency`]
+    /// requests are running; requests beyond that are refused with 503.
+    /// Default 32, 0 to 10000.
+    ///
+    /// [`concurrency`]: Limits::concurrency
+    pub queue: u32,
+    /// Most outgoing requests (fetch and service-binding calls) one request
+    /// may make. Default 50, 0 to 1000.
+    pub subrequests: u32,
+    /// Bytes of a request's stdout, and of its stderr, each kept for its log
+    /// line; the rest is counted as dropped. Default 16KiB, 0 to 1MiB.
+    pub log: u64,
 }
 
 impl Default for Limits {
@@ -195,7 +225,74 @@ impl Default for Limits {
             request_body: 10 << 20,
             response_body: 10 << 20,
             concurrency: 64,
+            queue: 32,
+            subrequests: 50,
+            log: 16 << 10,
         }
+    }
+}
+
+impl Limits {
+    /// The default maxima of a node: the largest limits it accepts from a
+    /// manifest unless configured otherwise. Memory 1GiB, cpu 60s, timeout
+    /// 10m, request and response bodies 1GiB, concurrency 10000, queue
+    /// 10000, subrequests 1000, log 1MiB. Every default limit is within them.
+    pub fn node_maximum() -> Limits {
+        Limits {
+            memory: 1 << 30,
+            cpu: Duration::from_secs(60),
+            timeout: Duration::from_secs(10 * 60),
+            request_body: 1 << 30,
+            response_body: 1 << 30,
+            concurrency: 10_000,
+            queue: raw::MAX_QUEUE,
+            subrequests: raw::MAX_SUBREQUESTS,
+            log: raw::MAX_LOG,
+        }
+    }
+
+    /// Checks every limit against `max`, a node's maxima (see
+    /// [`Limits::node_maximum`]). The error names the first limit, in field
+    /// order, that is above its maximum, with both values written as in a
+    /// manifest: `limits.cpu: 10s is above this node's maximum of 5s`.
+    /// Callers prefix it with the service: `services.NAME.`.
+    pub fn check_within(&self, max: &Limits) -> Result<(), String> {
+        fn within<T: PartialOrd + Copy>(
+            field: &str,
+            value: T,
+            max: T,
+            show: impl Fn(T) -> String,
+        ) -> Result<(), String> {
+            if value > max {
+                Err(format!(
+                    "limits.{field}: {} is above this node's maximum of {}",
+                    show(value),
+                    show(max)
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        let count = |n: u32| n.to_string();
+        within("memory", self.memory, max.memory, format_size)?;
+        within("cpu", self.cpu, max.cpu, format_duration)?;
+        within("timeout", self.timeout, max.timeout, format_duration)?;
+        within(
+            "request_body",
+            self.request_body,
+            max.request_body,
+            format_size,
+        )?;
+        within(
+            "response_body",
+            self.response_body,
+            max.response_body,
+            format_size,
+        )?;
+        within("concurrency", self.concurrency, max.concurrency, count)?;
+        within("queue", self.queue, max.queue, count)?;
+        within("subrequests", self.subrequests, max.subrequests, count)?;
+        within("log", self.log, max.log, format_size)
     }
 }
 
@@ -501,6 +598,13 @@ fn parse_with_spans(
                 request_body: limits.request_body.map_or(defaults.request_body, |s| s.0),
                 response_body: limits.response_body.map_or(defaults.response_body, |s| s.0),
                 concurrency: limits.concurrency.map_or(defaults.concurrency, |c| c.0),
+                queue: limits.queue.map_or(defaults.queue, |q| q.0),
+                subrequests: limits.subrequests.map_or(defaults.subrequests, |s| s.0),
+                log: limits.log.map_or(defaults.log, |l| l.0),
+            },
+            instance: match service.instance {
+                None | Some(raw::RawInstance::PerRequest) => Instance::PerRequest,
+                Some(raw::RawInstance::Reuse(n)) => Instance::Reuse(n),
             },
         };
         services.insert(name, service);
@@ -642,6 +746,9 @@ routes = ["/auth"]
         assert_eq!(limits.request_body, 10 * 1024 * 1024);
         assert_eq!(limits.response_body, 10 * 1024 * 1024);
         assert_eq!(limits.concurrency, 64);
+        assert_eq!(limits.queue, 32);
+        assert_eq!(limits.subrequests, 50);
+        assert_eq!(limits.log, 16 * 1024);
 
         let app = parse("mote.toml", MINIMAL).unwrap();
         assert_eq!(
@@ -658,10 +765,38 @@ routes = ["/auth"]
                         bindings: BTreeMap::new(),
                         outbound: Vec::new(),
                         limits: Limits::default(),
+                        instance: Instance::PerRequest,
                     }
                 )]),
             }
         );
+    }
+
+    #[test]
+    fn instance_reuse() {
+        let manifest = |instance: &str| {
+            format!(
+                "name = \"shop\"\n[services.hello]\nsource = \"hello.wasm\"\nroutes = [\"/hello\"]\n{instance}\n"
+            )
+        };
+        let instance =
+            |text: &str| parse("mote.toml", &manifest(text)).map(|a| a.services["hello"].instance);
+        assert_eq!(instance(""), Ok(Instance::PerRequest));
+        assert_eq!(
+            instance("instance = \"per-request\""),
+            Ok(Instance::PerRequest)
+        );
+        assert_eq!(
+            instance("instance = { reuse = 100 }"),
+            Ok(Instance::Reuse(100))
+        );
+        let json = serde_json::to_value(Instance::Reuse(7)).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Instance>(json).unwrap(),
+            Instance::Reuse(7)
+        );
+        let json = serde_json::to_value(Instance::PerRequest).unwrap();
+        assert_eq!(json, "per-request");
     }
 
     #[test]
@@ -681,11 +816,14 @@ timeout = "2s"
 request_body = 1000
 response_body = "1MB"
 concurrency = 8
+queue = 0
+subrequests = 1000
+log = "1MiB"
 
 [services.all]
 source = "all.wasm"
 routes = ["/*"]
-limits = { memory = 1048576, cpu = "1500us" }
+limits = { memory = 1048576, cpu = "1500us", subrequests = 0, log = 0, queue = 10000 }
 "#;
         let app = parse("mote.toml", text).unwrap();
         assert_eq!(app.name, "shop");
@@ -706,12 +844,19 @@ limits = { memory = 1048576, cpu = "1500us" }
                 request_body: 1000,
                 response_body: 1_000_000,
                 concurrency: 8,
+                queue: 0,
+                subrequests: 1000,
+                log: 1 << 20,
             }
         );
         let all = &app.services["all"];
         assert_eq!(all.limits.memory, 1 << 20);
         assert_eq!(all.limits.cpu, Duration::from_micros(1500));
         assert_eq!(all.limits.timeout, Duration::from_secs(30));
+        assert_eq!(all.limits.queue, 10_000);
+        assert_eq!(all.limits.subrequests, 0);
+        assert_eq!(all.limits.log, 0);
+        assert_eq!(all.limits.concurrency, 64);
         assert_eq!(
             app.routes()
                 .map(|(s, r)| format!("{} {r}", s.name))
@@ -746,6 +891,9 @@ limits = { cpu = "1500us", timeout = "90s", memory = "4GiB" }
                 "request_body": 10 << 20,
                 "response_body": 10 << 20,
                 "concurrency": 64,
+                "queue": 32,
+                "subrequests": 50,
+                "log": 16 << 10,
             })
         );
         assert_eq!(
@@ -763,6 +911,144 @@ limits = { cpu = "1500us", timeout = "90s", memory = "4GiB" }
                 ..Limits::default()
             }
         );
+    }
+
+    #[test]
+    fn limits_stored_by_an_older_node_read_back() {
+        // The JSON of a deployment stored before queue, subrequests and log
+        // existed.
+        let stored = r#"{
+            "name": "shop",
+            "services": {
+                "hello": {
+                    "name": "hello",
+                    "source": "hello.wasm",
+                    "routes": [{ "host": null, "path": "/hello", "wildcard": false }],
+                    "limits": {
+                        "memory": 134217728,
+                        "cpu": "50ms",
+                        "timeout": "2s",
+                        "request_body": 1000,
+                        "response_body": 1000000,
+                        "concurrency": 8
+                    }
+                }
+            }
+        }"#;
+        let app: App = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            app.services["hello"].limits,
+            Limits {
+                memory: 128 << 20,
+                cpu: Duration::from_millis(50),
+                timeout: Duration::from_secs(2),
+                request_body: 1000,
+                response_body: 1_000_000,
+                concurrency: 8,
+                ..Limits::default()
+            }
+        );
+        assert_eq!(app.services["hello"].routes[0].to_string(), "/hello");
+    }
+
+    #[test]
+    fn node_maximum() {
+        let max = Limits::node_maximum();
+        assert_eq!(max.memory, 1 << 30);
+        assert_eq!(max.cpu, Duration::from_secs(60));
+        assert_eq!(max.timeout, Duration::from_secs(600));
+        assert_eq!(max.request_body, 1 << 30);
+        assert_eq!(max.response_body, 1 << 30);
+        assert_eq!(max.concurrency, 10_000);
+        assert_eq!(max.queue, 10_000);
+        assert_eq!(max.subrequests, 1000);
+        assert_eq!(max.log, 1 << 20);
+        assert_eq!(Limits::default().check_within(&max), Ok(()));
+        assert_eq!(max.check_within(&max), Ok(()), "a maximum is allowed");
+        // Whatever a manifest allows for queue, subrequests and log is within
+        // the default maxima.
+        let manifest_max = parse(
+            "mote.toml",
+            &format!("{MINIMAL}limits = {{ queue = 10000, subrequests = 1000, log = \"1MiB\" }}\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            manifest_max.services["hello"].limits.check_within(&max),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn check_within_names_the_limit_above_its_maximum() {
+        let max = Limits {
+            memory: 256 << 20,
+            cpu: Duration::from_secs(5),
+            timeout: Duration::from_secs(60),
+            request_body: 1 << 20,
+            response_body: 2 << 20,
+            concurrency: 100,
+            queue: 10,
+            subrequests: 20,
+            log: 4 << 10,
+        };
+        let above = |change: fn(&mut Limits)| {
+            let mut limits = max;
+            change(&mut limits);
+            limits.check_within(&max).unwrap_err()
+        };
+        assert_eq!(
+            above(|l| l.memory = 1 << 30),
+            "limits.memory: 1GiB is above this node's maximum of 256MiB"
+        );
+        assert_eq!(
+            above(|l| l.cpu = Duration::from_secs(10)),
+            "limits.cpu: 10s is above this node's maximum of 5s"
+        );
+        assert_eq!(
+            above(|l| l.timeout = Duration::from_millis(60_001)),
+            "limits.timeout: 60001ms is above this node's maximum of 1m"
+        );
+        assert_eq!(
+            above(|l| l.request_body = 1_048_577),
+            "limits.request_body: 1048577B is above this node's maximum of 1MiB"
+        );
+        assert_eq!(
+            above(|l| l.response_body = 3 << 20),
+            "limits.response_body: 3MiB is above this node's maximum of 2MiB"
+        );
+        assert_eq!(
+            above(|l| l.concurrency = 101),
+            "limits.concurrency: 101 is above this node's maximum of 100"
+        );
+        assert_eq!(
+            above(|l| l.queue = 11),
+            "limits.queue: 11 is above this node's maximum of 10"
+        );
+        assert_eq!(
+            above(|l| l.subrequests = 50),
+            "limits.subrequests: 50 is above this node's maximum of 20"
+        );
+        assert_eq!(
+            above(|l| l.log = 16 << 10),
+            "limits.log: 16KiB is above this node's maximum of 4KiB"
+        );
+        // The first one in field order is reported.
+        assert_eq!(
+            above(|l| {
+                l.log = 1 << 20;
+                l.timeout = Duration::from_secs(120);
+            }),
+            "limits.timeout: 2m is above this node's maximum of 1m"
+        );
+        // Below or at every maximum.
+        assert_eq!(Limits::default().check_within(&Limits::default()), Ok(()));
+        let small = Limits {
+            queue: 0,
+            subrequests: 0,
+            log: 0,
+            ..max
+        };
+        assert_eq!(small.check_within(&max), Ok(()));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use crate::units::{parse_duration, parse_size};
+use crate::units::{format_size, parse_duration, parse_size};
 use crate::{Origin, Route, Runtime};
 
 /// A Mote app manifest (`mote.toml`). See docs/manifest.md.
@@ -61,6 +61,90 @@ pub(crate) struct RawService {
     #[serde(default)]
     #[schemars(with = "RawLimits")]
     pub limits: Table<RawLimits>,
+    /// How requests use instances: "per-request" (the default: a fresh instance for every request, nothing shared between requests) or `{ reuse = N }` (an instance serves up to N requests of this service one after another: faster, but whatever one request leaves in memory — globals, caches, data of another user — is seen by the next; see docs/manifest.md).
+    #[serde(default)]
+    #[schemars(with = "RawInstance")]
+    pub instance: Option<RawInstance>,
+}
+
+/// The most requests one instance may serve with `instance = { reuse = N }`.
+pub(crate) const MAX_REUSE: u32 = 10_000;
+
+/// `instance`: "per-request", or `{ reuse = N }` with N from 2 to 10000.
+pub(crate) enum RawInstance {
+    PerRequest,
+    Reuse(u32),
+}
+
+impl<'de> Deserialize<'de> for RawInstance {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InstanceVisitor;
+
+        struct Reuse(u32);
+
+        impl<'de> Deserialize<'de> for Reuse {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                count(deserializer, 2, MAX_REUSE).map(Reuse)
+            }
+        }
+
+        impl<'de> Visitor<'de> for InstanceVisitor {
+            type Value = RawInstance;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"per-request\" or { reuse = N }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawInstance, E> {
+                match v {
+                    "per-request" => Ok(RawInstance::PerRequest),
+                    _ => Err(E::custom(format!(
+                        "expected \"per-request\" or {{ reuse = N }}, got {v:?}"
+                    ))),
+                }
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RawInstance, A::Error> {
+                let mut reuse = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "reuse" => reuse = Some(map.next_value::<Reuse>()?.0),
+                        other => {
+                            return Err(de::Error::custom(format!(
+                                "unknown key {other:?}: the only key is \"reuse\""
+                            )));
+                        }
+                    }
+                }
+                reuse
+                    .map(RawInstance::Reuse)
+                    .ok_or_else(|| de::Error::custom("expected { reuse = N }, N from 2 to 10000"))
+            }
+        }
+
+        deserializer.deserialize_any(InstanceVisitor)
+    }
+}
+
+impl JsonSchema for RawInstance {
+    fn schema_name() -> Cow<'static, str> {
+        "Instance".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "default": "per-request",
+            "oneOf": [
+                { "const": "per-request" },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["reuse"],
+                    "properties": { "reuse": count_schema(2, MAX_REUSE) },
+                },
+            ],
+        })
+    }
 }
 
 /// One binding: exactly one of its keys.
@@ -114,6 +198,18 @@ pub(crate) struct RawLimits {
     #[serde(default)]
     #[schemars(with = "Concurrency", extend("default" = 64))]
     pub concurrency: Option<Concurrency>,
+    /// Most requests waiting for a free slot once `concurrency` requests are running, from 0 to 10000; more are refused with 503.
+    #[serde(default)]
+    #[schemars(with = "Queue", extend("default" = 32))]
+    pub queue: Option<Queue>,
+    /// Most outgoing requests (fetch and service-binding calls) one request may make, from 0 to 1000.
+    #[serde(default)]
+    #[schemars(with = "Subrequests", extend("default" = 50))]
+    pub subrequests: Option<Subrequests>,
+    /// Bytes of a request's stdout, and of its stderr, kept for its log line (the rest is counted as dropped); from 0 to 1MiB.
+    #[serde(default)]
+    #[schemars(with = "LogSize", extend("default" = "16KiB"))]
+    pub log: Option<LogSize>,
 }
 
 /// Deserializes a string checked by `check`. The check runs inside the
@@ -551,35 +647,63 @@ impl JsonSchema for PositiveDuration {
     }
 }
 
+/// Deserializes a whole number of requests between `min` and `max`.
+fn count<'de, D: Deserializer<'de>>(deserializer: D, min: u32, max: u32) -> Result<u32, D::Error> {
+    struct CountVisitor {
+        min: u32,
+        max: u32,
+    }
+
+    impl CountVisitor {
+        fn below(&self, got: impl fmt::Display) -> String {
+            if self.min == 0 {
+                format!("must not be negative, got {got}")
+            } else {
+                format!("must be at least {}, got {got}", self.min)
+            }
+        }
+    }
+
+    impl Visitor<'_> for CountVisitor {
+        type Value = u32;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number of requests")
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(E::custom(self.below(v))),
+            }
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+            match u32::try_from(v) {
+                Ok(n) if n < self.min => Err(E::custom(self.below(v))),
+                Ok(n) if n <= self.max => Ok(n),
+                _ => Err(E::custom(format!("must be at most {}, got {v}", self.max))),
+            }
+        }
+    }
+
+    deserializer.deserialize_any(CountVisitor { min, max })
+}
+
+fn count_schema(min: u32, max: u32) -> Schema {
+    json_schema!({
+        "type": "integer",
+        "minimum": min,
+        "maximum": max,
+    })
+}
+
 /// The concurrency limit: an integer of at least 1.
 pub(crate) struct Concurrency(pub u32);
 
 impl<'de> Deserialize<'de> for Concurrency {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Concurrency;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of requests")
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Concurrency, E> {
-                match u64::try_from(v) {
-                    Ok(v) => self.visit_u64(v),
-                    Err(_) => Err(E::custom(format!("must be at least 1, got {v}"))),
-                }
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Concurrency, E> {
-                match u32::try_from(v) {
-                    Ok(0) => Err(E::custom("must be at least 1, got 0")),
-                    Ok(v) => Ok(Concurrency(v)),
-                    Err(_) => Err(E::custom(format!("must be at most {}, got {v}", u32::MAX))),
-                }
-            }
-        }
-        deserializer.deserialize_any(V)
+        count(deserializer, 1, u32::MAX).map(Concurrency)
     }
 }
 
@@ -589,11 +713,89 @@ impl JsonSchema for Concurrency {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "integer",
-            "minimum": 1,
-            "maximum": u32::MAX,
+        count_schema(1, u32::MAX)
+    }
+}
+
+pub(crate) const MAX_QUEUE: u32 = 10_000;
+
+/// The queue limit: an integer from 0 to 10000.
+pub(crate) struct Queue(pub u32);
+
+impl<'de> Deserialize<'de> for Queue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        count(deserializer, 0, MAX_QUEUE).map(Queue)
+    }
+}
+
+impl JsonSchema for Queue {
+    fn schema_name() -> Cow<'static, str> {
+        "Queue".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        count_schema(0, MAX_QUEUE)
+    }
+}
+
+pub(crate) const MAX_SUBREQUESTS: u32 = 1_000;
+
+/// The subrequests limit: an integer from 0 to 1000.
+pub(crate) struct Subrequests(pub u32);
+
+impl<'de> Deserialize<'de> for Subrequests {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        count(deserializer, 0, MAX_SUBREQUESTS).map(Subrequests)
+    }
+}
+
+impl JsonSchema for Subrequests {
+    fn schema_name() -> Cow<'static, str> {
+        "Subrequests".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        count_schema(0, MAX_SUBREQUESTS)
+    }
+}
+
+pub(crate) const MAX_LOG: u64 = 1 << 20;
+
+/// The log limit: a size from 0 to 1MiB (zero keeps no output).
+pub(crate) struct LogSize(pub u64);
+
+impl<'de> Deserialize<'de> for LogSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(IntOrStr {
+            expecting: SIZE_EXPECTING,
+            check: |value: Got<'_>| {
+                let bytes = match value {
+                    Got::Int(n) if n < 0 => {
+                        return Err(format!("must not be negative, got {value}"));
+                    }
+                    Got::Int(n) => u64::try_from(n).unwrap_or(u64::MAX),
+                    Got::Str(s) => parse_size(s)?,
+                };
+                if bytes > MAX_LOG {
+                    Err(format!(
+                        "must be at most {}, got {value}",
+                        format_size(MAX_LOG)
+                    ))
+                } else {
+                    Ok(LogSize(bytes))
+                }
+            },
         })
+    }
+}
+
+impl JsonSchema for LogSize {
+    fn schema_name() -> Cow<'static, str> {
+        "LogSize".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        size_schema(0, Some(MAX_LOG))
     }
 }
 

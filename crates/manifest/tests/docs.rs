@@ -39,4 +39,5 @@ fn example_in_the_docs_is_valid() {
     assert_eq!(app.name, "shop");
     assert_eq!(app.services.len(), 2);
     assert_eq!(app.services["catalog"].limits.concurrency, 16);
+    assert_eq!(app.services["catalog"].limits.queue, 100);
 }
