@@ -138,6 +138,42 @@ pub struct ServeArgs {
     /// directory) or a Redis server's URL, like redis://127.0.0.1:6379/0
     #[arg(long, env = "MOTE_KV", value_name = "embedded|URL", default_value = "embedded", value_parser = parse_kv)]
     pub kv: KvBackend,
+
+    /// Most sandbox instances at once (sizes the instance pool; each request
+    /// and each service-binding call holds one while it runs; beyond it
+    /// requests wait briefly, then get 503)
+    #[arg(long, env = "MOTE_MAX_INSTANCES", value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    pub max_instances: u32,
+
+    /// A service's code unused for this long is unloaded from memory (its
+    /// next request loads it again from the compiled-code cache, in about a
+    /// millisecond)
+    #[arg(long, env = "MOTE_IDLE_TIMEOUT", value_name = "DURATION", default_value = "5m", value_parser = parse_positive_duration)]
+    pub idle_timeout: std::time::Duration,
+
+    /// Most memory the services' loaded code may hold (compiled components,
+    /// JavaScript bundles and snapshots); over it, the least recently used
+    /// is unloaded
+    #[arg(long, env = "MOTE_MEMORY_BUDGET", value_name = "SIZE", default_value = "512MiB", value_parser = mote_manifest::parse_size)]
+    pub memory_budget: u64,
+
+    /// Promote a JavaScript service to its own snapshot (faster requests,
+    /// ~4 MiB of memory each) once it has served about this many requests
+    /// in the last 8 seconds; 0 never promotes
+    #[arg(
+        long,
+        env = "MOTE_PROMOTE_AFTER",
+        value_name = "REQUESTS",
+        default_value_t = 200
+    )]
+    pub promote_after: u32,
+}
+
+fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match mote_manifest::parse_duration(text)? {
+        d if d.is_zero() => Err("must be more than 0s".to_owned()),
+        d => Ok(d),
+    }
 }
 
 /// `--kv`: the KV backend.

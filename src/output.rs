@@ -22,12 +22,44 @@ pub fn apps(out: &mut impl Write, apps: &[AppSummary]) -> anyhow::Result<()> {
                 app.name.clone(),
                 app.version.to_string(),
                 app.services.join(","),
+                loaded_text(app.loaded, app.promoted, app.services.len()),
+                human_size(app.memory_bytes),
+                app.requests.to_string(),
                 format_time(app.deployed_unix_ms),
             ]
         })
         .collect::<Vec<_>>();
-    table(out, &["APP", "VERSION", "SERVICES", "DEPLOYED"], &rows)?;
+    table(
+        out,
+        &[
+            "APP", "VERSION", "SERVICES", "LOADED", "MEMORY", "REQUESTS", "DEPLOYED",
+        ],
+        &rows,
+    )?;
     Ok(())
+}
+
+/// An amount of memory to one decimal: `0 B`, `812 B`, `3.4 KiB`, `512.0 MiB`.
+fn human_size(bytes: u64) -> String {
+    let mut value = bytes as f64;
+    for unit in ["B", "KiB", "MiB", "GiB"] {
+        if value < 1024.0 || unit == "GiB" {
+            return match unit {
+                "B" => format!("{bytes} B"),
+                _ => format!("{value:.1} {unit}"),
+            };
+        }
+        value /= 1024.0;
+    }
+    unreachable!("the loop returns at GiB")
+}
+
+/// `2/3` services loaded, `2/3 (1 promoted)`.
+fn loaded_text(loaded: u32, promoted: u32, services: usize) -> String {
+    match promoted {
+        0 => format!("{loaded}/{services}"),
+        p => format!("{loaded}/{services} ({p} promoted)"),
+    }
 }
 
 /// `mote versions`.
@@ -82,15 +114,28 @@ pub fn app(out: &mut impl Write, app: &AppDetail) -> anyhow::Result<()> {
         }
         writeln!(
             out,
-            "  limits    memory {}, cpu {}, timeout {}, request body {}, response body {}, concurrency {}",
+            "  limits    memory {}, cpu {}, timeout {}, request body {}, response body {}, concurrency {}, queue {}, subrequests {}, log {}",
             format_size(limits.memory_bytes),
             format_duration(Duration::from_millis(limits.cpu_ms)),
             format_duration(Duration::from_millis(limits.timeout_ms)),
             format_size(limits.request_body_bytes),
             format_size(limits.response_body_bytes),
             limits.concurrency,
+            limits.queue,
+            limits.subrequests,
+            format_size(limits.log_bytes),
         )?;
         writeln!(out, "  requests  {}", service.requests)?;
+        writeln!(
+            out,
+            "  state     {}, {} running, {} of code, last used {}",
+            service.state,
+            service.instances,
+            human_size(service.memory_bytes),
+            service
+                .last_used_unix_ms
+                .map_or("never".to_owned(), format_time),
+        )?;
     }
     Ok(())
 }
@@ -138,6 +183,27 @@ pub fn health(out: &mut impl Write, url: &str, health: &Health) -> anyhow::Resul
         health.services,
         if health.services == 1 { "" } else { "s" },
         health.allocator,
+    )?;
+    let l = &health.lifecycle;
+    writeln!(
+        out,
+        "memory: {} resident; code {} of a {} budget; {} service{} loaded ({} promoted)",
+        human_size(l.rss_bytes),
+        human_size(l.code_bytes),
+        human_size(l.budget_bytes),
+        l.loaded,
+        if l.loaded == 1 { "" } else { "s" },
+        l.promoted,
+    )?;
+    writeln!(
+        out,
+        "since start: {} loads, {} idle evictions, {} budget evictions, {} promotions ({} failed), {} demotions",
+        l.loads,
+        l.idle_evictions,
+        l.budget_evictions,
+        l.promotions,
+        l.promotion_failures,
+        l.demotions,
     )?;
     Ok(())
 }
@@ -241,23 +307,31 @@ mod tests {
                 version: 12,
                 services: vec!["hello".to_owned(), "api".to_owned()],
                 deployed_unix_ms: 0,
+                loaded: 2,
+                promoted: 1,
+                memory_bytes: 3 << 20,
+                requests: 1234,
             },
             AppSummary {
                 name: "x".to_owned(),
                 version: 1,
                 services: vec!["x".to_owned()],
                 deployed_unix_ms: 1_700_000_000_000,
+                loaded: 0,
+                promoted: 0,
+                memory_bytes: 0,
+                requests: 0,
             },
         ];
         assert_eq!(
             text(|out| super::apps(out, &apps)),
-            "APP    VERSION  SERVICES   DEPLOYED\n\
-             hello  12       hello,api  1970-01-01 00:00:00 UTC\n\
-             x      1        x          2023-11-14 22:13:20 UTC\n"
+            "APP    VERSION  SERVICES   LOADED            MEMORY   REQUESTS  DEPLOYED\n\
+             hello  12       hello,api  2/2 (1 promoted)  3.0 MiB  1234      1970-01-01 00:00:00 UTC\n\
+             x      1        x          0/1               0 B      0         2023-11-14 22:13:20 UTC\n"
         );
         assert_eq!(
             text(|out| super::apps(out, &[])),
-            "APP  VERSION  SERVICES  DEPLOYED\n"
+            "APP  VERSION  SERVICES  LOADED  MEMORY  REQUESTS  DEPLOYED\n"
         );
         let versions = [
             Version {
@@ -311,8 +385,15 @@ mod tests {
                 request_body_bytes: 10 << 20,
                 response_body_bytes: 10 << 20,
                 concurrency: 64,
+                queue: 32,
+                subrequests: 50,
+                log_bytes: 16 << 10,
             },
             requests: 0,
+            state: "loaded".to_owned(),
+            instances: 1,
+            memory_bytes: 2048,
+            last_used_unix_ms: None,
         };
         let app = AppDetail {
             name: "shop".to_owned(),
@@ -332,7 +413,11 @@ mod tests {
             shown.starts_with("app       shop\nversion   3 (deployed 1970-01-01 00:00:00 UTC)\n"),
             "{shown}"
         );
-        assert!(shown.contains("  limits    memory 64MiB, cpu 1s, timeout 30s, request body 10MiB, response body 10MiB, concurrency 64\n"), "{shown}");
+        assert!(shown.contains("  limits    memory 64MiB, cpu 1s, timeout 30s, request body 10MiB, response body 10MiB, concurrency 64, queue 32, subrequests 50, log 16KiB\n"), "{shown}");
+        assert!(
+            shown.contains("  state     loaded, 1 running, 2.0 KiB of code, last used never\n"),
+            "{shown}"
+        );
         assert_eq!(status_text(404), "404 Not Found");
         assert_eq!(status_text(599), "599");
     }

@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
 use mote_node::NodeConfig;
+use mote_node::SandboxConfig;
+use mote_node::lifecycle::LifecycleConfig;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{KvBackend, LogFormat, ServeArgs};
@@ -30,6 +32,15 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
         kv: match args.kv {
             KvBackend::Embedded => None,
             KvBackend::Redis(url) => Some(url),
+        },
+        sandbox: SandboxConfig {
+            max_instances: args.max_instances,
+            ..SandboxConfig::default()
+        },
+        lifecycle: LifecycleConfig {
+            idle: args.idle_timeout,
+            budget: args.memory_budget,
+            promote_after: args.promote_after,
         },
         ..NodeConfig::default()
     };

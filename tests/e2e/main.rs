@@ -7,6 +7,7 @@ mod admin;
 mod bindings;
 mod deploy;
 mod javascript;
+mod lifecycle;
 mod limits;
 mod secrets;
 mod serving;

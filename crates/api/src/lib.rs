@@ -20,6 +20,38 @@ pub struct Health {
     pub services: u64,
     /// `"pooling"` or `"on-demand"`.
     pub allocator: String,
+    /// The node's memory and its services' lifecycle.
+    pub lifecycle: NodeLifecycle,
+}
+
+/// The lifecycle part of [`Health`]: memory, and what the node loaded,
+/// evicted and promoted since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeLifecycle {
+    /// The node process's resident memory (`VmRSS`), bytes.
+    pub rss_bytes: u64,
+    /// Bytes of code held loaded (compiled components, JavaScript bundles
+    /// and snapshots).
+    pub code_bytes: u64,
+    /// The budget for `code_bytes`.
+    pub budget_bytes: u64,
+    /// Services whose code is in memory (promoted ones included).
+    pub loaded: u64,
+    /// Services on their own JavaScript snapshot.
+    pub promoted: u64,
+    /// Loads at a first request (after start-up or an eviction).
+    pub loads: u64,
+    /// Unloaded for being idle.
+    pub idle_evictions: u64,
+    /// Unloaded or demoted to stay within the budget.
+    pub budget_evictions: u64,
+    /// Promotions to a per-service snapshot.
+    pub promotions: u64,
+    /// Demotions back to the shared JavaScript engine.
+    pub demotions: u64,
+    /// Promotions that failed (the service stayed on the shared engine).
+    pub promotion_failures: u64,
 }
 
 /// An entry of `GET /v1/apps`.
@@ -34,6 +66,14 @@ pub struct AppSummary {
     pub services: Vec<String>,
     /// When the live version was deployed (ms since the Unix epoch).
     pub deployed_unix_ms: u64,
+    /// Services whose code is in memory (promoted ones included).
+    pub loaded: u32,
+    /// Services on their own JavaScript snapshot.
+    pub promoted: u32,
+    /// Bytes of code held for its services.
+    pub memory_bytes: u64,
+    /// Requests its services served since the node started.
+    pub requests: u64,
 }
 
 /// `GET /v1/apps/{app}`, and the answer to a deploy or a rollback.
@@ -69,6 +109,15 @@ pub struct ServiceDetail {
     pub limits: Limits,
     /// Requests served by this version since the node started.
     pub requests: u64,
+    /// Where its code is: `"unloaded"`, `"loaded"` or `"promoted"`.
+    pub state: String,
+    /// Requests running now (each in its own instance).
+    pub instances: u32,
+    /// Bytes of code held for it (0 when unloaded).
+    pub memory_bytes: u64,
+    /// When it last started or finished a request (ms since the Unix
+    /// epoch); `null` if it has not served one since the node started.
+    pub last_used_unix_ms: Option<u64>,
 }
 
 /// A service's limits, in plain units.
@@ -87,6 +136,12 @@ pub struct Limits {
     pub response_body_bytes: u64,
     /// Concurrent requests.
     pub concurrency: u32,
+    /// Requests that may wait for a concurrency slot.
+    pub queue: u32,
+    /// Outgoing requests per request.
+    pub subrequests: u32,
+    /// Bytes of stdout and of stderr each kept per request.
+    pub log_bytes: u64,
 }
 
 /// An entry of `GET /v1/apps/{app}/versions`.

@@ -262,7 +262,7 @@ fn answer(status: &str, content_type: &str, body: &str) -> String {
     )
 }
 
-const APP_JSON: &str = r#"{"name":"hello","version":2,"deployed_unix_ms":1700000000000,"services":[{"name":"hello","source":"hello.wasm","sha256":"00","routes":["/hello"],"env":["A"],"limits":{"memory_bytes":67108864,"cpu_ms":1000,"timeout_ms":30000,"request_body_bytes":10485760,"response_body_bytes":10485760,"concurrency":64},"requests":0}]}"#;
+const APP_JSON: &str = r#"{"name":"hello","version":2,"deployed_unix_ms":1700000000000,"services":[{"name":"hello","source":"hello.wasm","sha256":"00","routes":["/hello"],"env":["A"],"limits":{"memory_bytes":67108864,"cpu_ms":1000,"timeout_ms":30000,"request_body_bytes":10485760,"response_body_bytes":10485760,"concurrency":64,"queue":32,"subrequests":50,"log_bytes":16384},"requests":0,"state":"loaded","instances":0,"memory_bytes":2048,"last_used_unix_ms":null}]}"#;
 
 #[tokio::test]
 async fn api_errors() {

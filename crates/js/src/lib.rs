@@ -138,6 +138,23 @@ impl JsEngine {
             .await
     }
 
+    /// Snapshot the embedded engine with one service's `bundle` already
+    /// loaded (its module evaluated with `env` as its environment): the
+    /// per-service snapshot a hot service is promoted to. Slow (a second or
+    /// two, about as much again to compile): run it in the background.
+    pub async fn snapshot_service(
+        sandbox: &Sandbox,
+        bundle: Bytes,
+        env: Vec<(String, String)>,
+    ) -> Result<Vec<u8>, LoadError> {
+        let mut invocation = Invocation::new(DEPLOY_LIMITS);
+        invocation.stdin = Some(bundle);
+        invocation.env = env;
+        sandbox
+            .snapshot(ENGINE_WASM, "wizer-preload", invocation)
+            .await
+    }
+
     /// The engine from a compiled snapshot.
     pub fn new(sandbox: &Sandbox, snapshot: Component) -> Result<JsEngine, LoadError> {
         Ok(JsEngine {

@@ -15,7 +15,7 @@ use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
 use mote_api::{
-    AppDetail, AppSummary, ErrorBody, Health, Limits, MAX_SECRET_BYTES, SecretInfo,
+    AppDetail, AppSummary, ErrorBody, Health, Limits, MAX_SECRET_BYTES, NodeLifecycle, SecretInfo,
     SecretValueError, ServiceDetail, Version,
 };
 use mote_sandbox::{AllocatorKind, BodyError};
@@ -26,6 +26,7 @@ use tokio::sync::watch;
 use crate::NodeConfig;
 use crate::bundle::Bundle;
 use crate::dataplane::{DataPlane, Scope};
+use crate::lifecycle::State as CodeState;
 use crate::registry::{AppVersion, DeployError, Registry};
 
 /// What the admin handlers share.
@@ -134,6 +135,10 @@ async fn authorize(State(state): State<AdminState>, req: Request, next: Next) ->
 
 async fn health(State(state): State<AdminState>) -> Json<Health> {
     let live = state.registry.live();
+    let stats = state.registry.lifecycle().stats();
+    let services = || live.apps.values().flat_map(|a| a.services.values());
+    let count = |s: CodeState| services().filter(|v| v.code.state() == s).count() as u64;
+    let promoted = count(CodeState::Promoted);
     Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -144,7 +149,32 @@ async fn health(State(state): State<AdminState>) -> Json<Health> {
             AllocatorKind::OnDemand => "on-demand",
         }
         .into(),
+        lifecycle: NodeLifecycle {
+            rss_bytes: rss_bytes(),
+            code_bytes: stats.bytes,
+            budget_bytes: stats.budget,
+            loaded: count(CodeState::Loaded) + promoted,
+            promoted,
+            loads: stats.loads,
+            idle_evictions: stats.idle_evictions,
+            budget_evictions: stats.budget_evictions,
+            promotions: stats.promotions,
+            demotions: stats.demotions,
+            promotion_failures: stats.promotion_failures,
+        },
     })
+}
+
+/// This process's resident memory (`VmRSS`), 0 where it cannot be read.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0)
 }
 
 fn detail(app: &AppVersion) -> AppDetail {
@@ -170,8 +200,15 @@ fn detail(app: &AppVersion) -> AppDetail {
                         request_body_bytes: l.request_body,
                         response_body_bytes: l.response_body,
                         concurrency: l.concurrency,
+                        queue: l.queue,
+                        subrequests: l.subrequests,
+                        log_bytes: l.log,
                     },
                     requests: s.requests(),
+                    state: s.code.state().as_str().into(),
+                    instances: s.code.in_flight(),
+                    memory_bytes: s.code.bytes(),
+                    last_used_unix_ms: s.code.last_used_unix_ms(),
                 }
             })
             .collect(),
@@ -183,11 +220,20 @@ async fn list(State(state): State<AdminState>) -> Json<Vec<AppSummary>> {
     Json(
         live.apps
             .values()
-            .map(|a| AppSummary {
-                name: a.name().to_string(),
-                version: a.version(),
-                services: a.services.keys().cloned().collect(),
-                deployed_unix_ms: a.deployment.created_unix_ms,
+            .map(|a| {
+                let states: Vec<CodeState> = a.services.values().map(|s| s.code.state()).collect();
+                let count =
+                    |f: fn(&CodeState) -> bool| states.iter().filter(|s| f(s)).count() as u32;
+                AppSummary {
+                    name: a.name().to_string(),
+                    version: a.version(),
+                    services: a.services.keys().cloned().collect(),
+                    deployed_unix_ms: a.deployment.created_unix_ms,
+                    loaded: count(|s| *s != CodeState::Unloaded),
+                    promoted: count(|s| *s == CodeState::Promoted),
+                    memory_bytes: a.services.values().map(|s| s.code.bytes()).sum(),
+                    requests: a.services.values().map(|s| s.requests()).sum(),
+                }
             })
             .collect(),
     )

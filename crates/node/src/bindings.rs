@@ -27,8 +27,6 @@ use crate::registry::Registry;
 /// depth 0). Deeper calls fail with an error naming the limit: this is what
 /// stops a service that calls itself.
 pub const MAX_DEPTH: u32 = 16;
-/// Outgoing requests (service calls included) per request.
-pub const MAX_SUBREQUESTS: u32 = 50;
 /// Connect + response head of an outbound request; also the longest pause
 /// while its body streams.
 pub const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -98,7 +96,7 @@ impl Capabilities {
             kv,
             services,
             http: Some(Arc::new(calls)),
-            max_subrequests: MAX_SUBREQUESTS,
+            max_subrequests: service.limits.subrequests,
         }
     }
 }

@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mote_manifest::Limits;
 use mote_sandbox::SandboxConfig;
+
+use crate::lifecycle::LifecycleConfig;
 
 /// Settings of one node.
 #[derive(Debug, Clone)]
@@ -21,8 +24,11 @@ pub struct NodeConfig {
     pub sandbox: SandboxConfig,
     /// Largest deploy archive the admin API accepts (default 256 MiB).
     pub max_upload: u64,
-    /// Bytes of each of a guest's stdout and stderr kept per request (default 16 KiB).
-    pub log_capacity: usize,
+    /// When services' code is loaded, evicted and promoted.
+    pub lifecycle: LifecycleConfig,
+    /// The most each service's limits may be set to (a deploy above them is
+    /// refused); memory is further capped by the sandbox's slot size.
+    pub max_limits: Limits,
     /// How long shutdown waits for in-flight requests (default 30 s).
     pub drain: Duration,
     /// How long a client may take to send request headers (default 10 s).
@@ -44,7 +50,8 @@ impl Default for NodeConfig {
             apps: Vec::new(),
             sandbox: SandboxConfig::default(),
             max_upload: 256 << 20,
-            log_capacity: 16 << 10,
+            lifecycle: LifecycleConfig::default(),
+            max_limits: Limits::node_maximum(),
             drain: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
             kv: None,

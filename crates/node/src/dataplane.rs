@@ -11,14 +11,14 @@ use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use mote_sandbox::{Body, BodyError, Outcome};
+use mote_sandbox::{Body, BodyError, Completion, CompletionHandle, Outcome};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::sync::watch;
 
 use crate::NodeConfig;
 use crate::errors::RequestError;
 use crate::limited::{Limited, Side};
-use crate::pool::ServiceVersion;
+use crate::pool::{ServiceVersion, Slot};
 use crate::registry::Registry;
 
 /// Which routes a request is matched against.
@@ -33,7 +33,6 @@ pub enum Scope<'a> {
 #[derive(Clone)]
 pub struct DataPlane {
     registry: Arc<Registry>,
-    log_capacity: usize,
     header_timeout: Duration,
     listen: SocketAddr,
 }
@@ -43,7 +42,6 @@ impl DataPlane {
     pub fn new(registry: Arc<Registry>, config: &NodeConfig) -> Self {
         DataPlane {
             registry,
-            log_capacity: config.log_capacity,
             header_timeout: config.header_timeout,
             listen: config.listen,
         }
@@ -185,22 +183,27 @@ impl DataPlane {
         let response = result.unwrap_or_else(|e| e.to_response());
         let status = response.status().as_u16();
         match completion {
-            // The guest may still be streaming its body: log when it is done.
-            Some((completion, permit)) => match completion.ready() {
-                Ok(c) => {
-                    drop(permit);
+            Some(Ran {
+                completion,
+                slot,
+                env_key,
+                answered,
+            }) => {
+                // Once the guest has finished: release the slot (keeping
+                // the instance for reuse if it answered), then log.
+                let finish = move |mut c: Completion| {
+                    let instance = c.instance.take().filter(|_| answered);
+                    slot.release(instance, env_key);
                     log_request(&service, &method, &path, status, start, Some(&c));
+                };
+                match completion.ready() {
+                    Ok(c) => finish(c),
+                    // Still streaming its body: the slot is held until then.
+                    Err(pending) => {
+                        tokio::spawn(async move { finish(pending.wait().await) });
+                    }
                 }
-                // Still streaming its body: log when it is done. The
-                // concurrency slot is held until then.
-                Err(pending) => {
-                    tokio::spawn(async move {
-                        let c = pending.wait().await;
-                        drop(permit);
-                        log_request(&service, &method, &path, status, start, Some(&c));
-                    });
-                }
-            },
+            }
             None => log_request(&service, &method, &path, status, start, None),
         }
         response
@@ -208,17 +211,14 @@ impl DataPlane {
 
     /// Run the request in a fresh instance. When the guest ran at all, its
     /// completion and concurrency slot come back even if the request failed,
-    /// so that what it printed reaches the log and the slot is held until it
-    /// has finished.
+    /// so that what it printed reaches the log and the slot (concurrency,
+    /// capacity, and the hold on the code) is held until it has finished.
     async fn run<B>(
         &self,
         service: &Arc<ServiceVersion>,
         req: Request<B>,
         depth: u32,
-    ) -> (
-        Result<Response<Body>, RequestError>,
-        Option<(mote_sandbox::CompletionHandle, OwnedSemaphorePermit)>,
-    )
+    ) -> (Result<Response<Body>, RequestError>, Option<Ran>)
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<BodyError>,
@@ -232,8 +232,9 @@ impl DataPlane {
         if declared.is_some_and(|n| n > limits.request_body) {
             return (Err(RequestError::BodyTooLarge(limits.request_body)), None);
         }
-        let Some(permit) = service.admit() else {
-            return (Err(RequestError::Overloaded(limits.concurrency)), None);
+        let slot = match service.admit().await {
+            Ok(slot) => slot,
+            Err(e) => return (Err(e), None),
         };
 
         let (mut parts, body) = req.into_parts();
@@ -245,11 +246,20 @@ impl DataPlane {
         let (body, too_big) = Limited::new(body, limits.request_body, Side::Request);
         let req = Request::from_parts(parts, body.boxed_unsync());
 
-        let (result, completion) = service
-            .prepared()
-            .handle(req, service.invocation(self.log_capacity, depth))
+        let mut invocation = service.invocation(service.environment(), depth);
+        let checkout = slot.ready().for_request(&invocation.env);
+        invocation.stdin = checkout.stdin;
+        let env_key = checkout.env_key;
+        let (result, completion) = checkout
+            .prepared
+            .handle_in(req, invocation, checkout.warm)
             .await;
-        let completion = Some((completion, permit));
+        let completion = Some(Ran {
+            completion,
+            slot,
+            env_key,
+            answered: result.is_ok(),
+        });
         if too_big.load(Ordering::Relaxed) {
             return (
                 Err(RequestError::BodyTooLarge(limits.request_body)),
@@ -278,6 +288,16 @@ impl DataPlane {
             completion,
         )
     }
+}
+
+/// A request that reached its guest: what is released once the guest has
+/// finished.
+struct Ran {
+    completion: CompletionHandle,
+    slot: Slot,
+    env_key: u64,
+    /// The guest answered (no error): its instance may serve another request.
+    answered: bool,
 }
 
 /// `threads` listening sockets on `addr`, all bound with `SO_REUSEPORT` so the
@@ -320,7 +340,7 @@ fn log_request(
     path: &str,
     status: u16,
     start: Instant,
-    completion: Option<&mote_sandbox::Completion>,
+    completion: Option<&Completion>,
 ) {
     let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
     let (outcome, stdout, stderr, cpu_ms, log_dropped) = match completion {

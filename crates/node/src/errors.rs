@@ -4,7 +4,8 @@
 //! |---|---|
 //! | no route matches | 404 |
 //! | request body over the service's limit | 413 |
-//! | service at its concurrency limit, or no sandbox capacity | 503 + `Retry-After` |
+//! | service at its concurrency limit and its queue full (or the wait too long), node at its instance capacity, or no sandbox capacity | 503 + `Retry-After` |
+//! | the service's code could not be loaded | 500 |
 //! | CPU-time limit | 503 |
 //! | wall-clock limit | 504 |
 //! | memory limit, trap, no response, the guest's internal error (a JavaScript exception) | 500 |
@@ -30,6 +31,12 @@ pub enum RequestError {
     /// The service is at its concurrency limit.
     #[error("service is at its concurrency limit of {0}; retry shortly")]
     Overloaded(u32),
+    /// Every instance the node can hold is in use.
+    #[error("the node is at its capacity of {0} instances; retry shortly")]
+    NodeAtCapacity(u32),
+    /// The service's stored code could not be loaded (a lazy load failed).
+    #[error("the service could not be loaded: {0}")]
+    Unloadable(String),
     /// The response body is over the service's limit.
     #[error("response body exceeds the limit of {0} bytes")]
     ResponseTooLarge(u64),
@@ -44,7 +51,10 @@ impl RequestError {
         match self {
             RequestError::NoRoute(_) => StatusCode::NOT_FOUND,
             RequestError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            RequestError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            RequestError::Overloaded(_) | RequestError::NodeAtCapacity(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            RequestError::Unloadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
             RequestError::ResponseTooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
             RequestError::Sandbox(e) => match e {
                 SandboxError::CpuLimit(_) | SandboxError::Capacity(_) => {
@@ -66,6 +76,8 @@ impl RequestError {
             RequestError::NoRoute(_) => "no-route",
             RequestError::BodyTooLarge(_) => "request-too-large",
             RequestError::Overloaded(_) => "overloaded",
+            RequestError::NodeAtCapacity(_) => "capacity",
+            RequestError::Unloadable(_) => "unloadable",
             RequestError::ResponseTooLarge(_) => "response-too-large",
             RequestError::Sandbox(e) => match e {
                 SandboxError::CpuLimit(_) => "cpu-limit",
@@ -110,6 +122,8 @@ mod tests {
             (RequestError::NoRoute("/x".into()), 404, "no-route"),
             (RequestError::BodyTooLarge(10), 413, "request-too-large"),
             (RequestError::Overloaded(4), 503, "overloaded"),
+            (RequestError::NodeAtCapacity(900), 503, "capacity"),
+            (RequestError::Unloadable("gone".into()), 500, "unloadable"),
             (
                 SandboxError::CpuLimit(Duration::from_millis(50)).into(),
                 503,
@@ -142,7 +156,7 @@ mod tests {
             assert_eq!(resp.headers()["x-mote-error"], kind);
             assert_eq!(
                 resp.headers().contains_key("retry-after"),
-                kind == "overloaded"
+                kind == "overloaded" || kind == "capacity"
             );
         }
         assert_eq!(

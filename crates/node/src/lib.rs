@@ -1,8 +1,9 @@
 //! The Mote node: the composition root.
 //!
 //! It wires the request path together — [`dataplane`] (hyper) -> router
-//! ([`mote_router`]) -> [`pool`] (per service version: prepared component and
-//! admission) -> sandbox ([`mote_sandbox`]) — and the control plane beside it:
+//! ([`mote_router`]) -> [`pool`] (per service version: admission, and its
+//! code, loaded, evicted and promoted by the [`lifecycle`] through the
+//! [`loader`]) -> sandbox ([`mote_sandbox`]) — and the control plane beside it:
 //! the [`registry`] of live deployments backed by the durable store
 //! ([`mote_store`]), and the [`admin`] API. Each module owns one concern;
 //! none of them is a god object.
@@ -13,12 +14,15 @@ pub mod bundle;
 mod config;
 pub mod dataplane;
 pub mod errors;
+pub mod lifecycle;
 mod limited;
+pub mod loader;
 pub mod pool;
 pub mod registry;
 mod token;
 
 pub use config::NodeConfig;
+pub use mote_sandbox::SandboxConfig;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +77,13 @@ impl Node {
 
         let dp = dataplane::DataPlane::new(registry.clone(), &config);
         let mut tasks = dp.clone().spawn_threads(data, rx.clone(), config.drain)?;
+        tasks.push(tokio::spawn({
+            let registry = registry.clone();
+            registry
+                .lifecycle()
+                .clone()
+                .run(move || registry.services(), rx.clone())
+        }));
         tasks.push(tokio::spawn(admin::serve(
             admin,
             admin::AdminState::new(registry.clone(), dp, token, &config),

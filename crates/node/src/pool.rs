@@ -1,17 +1,65 @@
-//! The pool: one entry per live service version — its prepared component,
-//! its limits and its admission control. Every request still gets a fresh
-//! instance; what is pooled is the compiled, linked code.
+//! The pool: one entry per live service version — its code (loaded lazily,
+//! evicted and promoted by the [`lifecycle`](crate::lifecycle)), its limits
+//! and its admission control. Every request still gets a fresh instance;
+//! what is pooled is the compiled, linked code.
+//!
+//! Admission, in order: the service's concurrency (up to `limits.queue`
+//! requests wait for a slot, at most [`QUEUE_WAIT`]); then the node's
+//! instance capacity ([`Capacity`], sized to the sandbox's instance pool, so
+//! that a burst is answered 503 instead of failing to instantiate); then the
+//! code (loaded if it is not in memory).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
-use bytes::Bytes;
-use mote_manifest::{Binding, Limits, Service};
-use mote_sandbox::{Grants, InstanceLimits, Invocation, Prepared};
+use mote_manifest::{Binding, Instance, Limits, Service};
+use mote_sandbox::{Grants, InstanceLimits, Invocation, Warm};
 use mote_store::Secrets;
-
-use crate::registry::Loaded;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::errors::RequestError;
+use crate::lifecycle::{Code, InUse, Ready};
+
+/// The longest a request waits in a service's queue, or for node capacity.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(1);
+
+/// Most idle reused instances a service keeps (`instance = { reuse = N }`;
+/// also at most its concurrency).
+pub const MAX_IDLE_INSTANCES: u32 = 8;
+
+/// The node's instance capacity: one permit per instance a request may hold.
+pub struct Capacity {
+    permits: Arc<Semaphore>,
+    size: u32,
+}
+
+impl Capacity {
+    /// Room for `size` instances at once.
+    pub fn new(size: u32) -> Arc<Self> {
+        Arc::new(Capacity {
+            permits: Arc::new(Semaphore::new(size as usize)),
+            size,
+        })
+    }
+
+    async fn acquire(&self) -> Result<OwnedSemaphorePermit, RequestError> {
+        let permits = self.permits.clone();
+        if let Ok(p) = permits.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        match tokio::time::timeout(QUEUE_WAIT, permits.acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(RequestError::NodeAtCapacity(self.size)),
+        }
+    }
+}
+
+/// What a service version shares with the rest of the node.
+pub(crate) struct Shared {
+    pub(crate) secrets: Arc<Secrets>,
+    pub(crate) capacity: Arc<Capacity>,
+}
 
 /// A service of one deployed app version, ready to serve.
 pub struct ServiceVersion {
@@ -25,16 +73,46 @@ pub struct ServiceVersion {
     pub sha256: String,
     /// The manifest's description of the service.
     pub spec: Service,
-    prepared: Prepared,
-    /// What each request reads on stdin (a JavaScript service's bundle).
-    input: Option<Bytes>,
+    /// Its code and where that is in its lifecycle.
+    pub code: Code,
     admission: Arc<Semaphore>,
+    queued: AtomicU32,
     requests: AtomicU64,
     env: Vec<(String, String)>,
     /// Secret bindings: (variable name, secret name), read at each request.
     secrets: Vec<(String, String)>,
-    secret_store: Arc<Secrets>,
+    shared: Arc<Shared>,
     grants: Arc<Grants>,
+}
+
+/// A request's admission: its concurrency slot, its share of the node's
+/// capacity and its hold on the code, released together when dropped (after
+/// the response body).
+pub struct Slot {
+    in_use: InUse,
+    node: OwnedSemaphorePermit,
+    _service: OwnedSemaphorePermit,
+    /// Idle reused instances the service may keep.
+    keep: usize,
+}
+
+impl Slot {
+    /// The code the request runs.
+    pub fn ready(&self) -> &Ready {
+        self.in_use.ready()
+    }
+
+    /// The request is over. `instance`: the instance it ran in, handed back
+    /// for reuse (`instance = { reuse = N }`) when it finished cleanly; it
+    /// is kept, with this request's share of the node's capacity, for the
+    /// next request with the same environment (`env_key`).
+    pub fn release(self, instance: Option<Warm>, env_key: u64) {
+        if let Some(warm) = instance {
+            self.in_use
+                .ready()
+                .keep_warm(warm, env_key, self.node, self.keep);
+        }
+    }
 }
 
 impl ServiceVersion {
@@ -43,9 +121,9 @@ impl ServiceVersion {
         version: u64,
         sha256: String,
         spec: Service,
-        loaded: Loaded,
+        code: Code,
         grants: Grants,
-        secret_store: Arc<Secrets>,
+        shared: Arc<Shared>,
     ) -> Self {
         let env = spec
             .env
@@ -66,13 +144,13 @@ impl ServiceVersion {
             version,
             sha256,
             admission: Arc::new(Semaphore::new(spec.limits.concurrency as usize)),
+            queued: AtomicU32::new(0),
             spec,
-            prepared: loaded.prepared,
-            input: loaded.input,
+            code,
             requests: AtomicU64::new(0),
             env,
             secrets,
-            secret_store,
+            shared,
             grants: Arc::new(grants),
         }
     }
@@ -87,29 +165,59 @@ impl ServiceVersion {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// Take a concurrency slot, or `None` when the service is at its limit.
-    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
-        let permit = self.admission.clone().try_acquire_owned().ok()?;
+    /// Admit one request: a concurrency slot (waiting in the queue if
+    /// there is room), node capacity, and the code, loaded if need be.
+    pub async fn admit(self: &Arc<Self>) -> Result<Slot, RequestError> {
+        let limits = self.limits();
+        let service = match self.admission.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let overloaded = || RequestError::Overloaded(limits.concurrency);
+                if self.queued.fetch_add(1, Ordering::Relaxed) >= limits.queue {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                    return Err(overloaded());
+                }
+                let waited =
+                    tokio::time::timeout(QUEUE_WAIT, self.admission.clone().acquire_owned()).await;
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                match waited {
+                    Ok(Ok(p)) => p,
+                    _ => return Err(overloaded()),
+                }
+            }
+        };
+        let node = self.shared.capacity.acquire().await?;
+        let in_use = self
+            .code
+            .enter(self)
+            .await
+            .map_err(|e| RequestError::Unloadable(e.to_string()))?;
         self.requests.fetch_add(1, Ordering::Relaxed);
-        Some(permit)
+        Ok(Slot {
+            in_use,
+            node,
+            _service: service,
+            keep: limits.concurrency.min(MAX_IDLE_INSTANCES) as usize,
+        })
     }
 
-    /// The prepared component.
-    pub fn prepared(&self) -> &Prepared {
-        &self.prepared
-    }
-
-    /// What one request of this service runs with, `depth` calls deep in a
-    /// chain of service bindings. Secrets are read now, so a `mote secret
-    /// set` takes effect at the next request; an unset secret is absent.
-    pub fn invocation(&self, log_capacity: usize, depth: u32) -> Invocation {
-        let l = &self.spec.limits;
+    /// The environment a request sees: the service's variables, then its
+    /// secrets as they are now (a `mote secret set` takes effect at the next
+    /// request; an unset secret is absent).
+    pub fn environment(&self) -> Vec<(String, String)> {
         let mut env = self.env.clone();
         for (name, secret) in &self.secrets {
-            if let Some(value) = self.secret_store.get(&self.app, secret) {
+            if let Some(value) = self.shared.secrets.get(&self.app, secret) {
                 env.push((name.clone(), value));
             }
         }
+        env
+    }
+
+    /// What one request of this service runs with, `depth` calls deep in a
+    /// chain of service bindings, in the environment `env`.
+    pub fn invocation(&self, env: Vec<(String, String)>, depth: u32) -> Invocation {
+        let l = &self.spec.limits;
         Invocation {
             limits: InstanceLimits {
                 memory: l.memory,
@@ -117,10 +225,14 @@ impl ServiceVersion {
                 timeout: l.timeout,
             },
             env,
-            log_capacity,
-            stdin: self.input.clone(),
+            log_capacity: l.log as usize,
+            stdin: None,
             grants: self.grants.clone(),
             depth,
+            reuse: match self.spec.instance {
+                Instance::PerRequest => 1,
+                Instance::Reuse(n) => n,
+            },
         }
     }
 }

@@ -15,18 +15,18 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use bytes::Bytes;
-use mote_js::{CompileError, JsEngine, Sources};
-use mote_manifest::{App, Binding, Runtime, Service};
+use mote_js::CompileError;
+use mote_manifest::{App, Binding, Limits, Runtime, Service};
 use mote_router::{Pattern, RouteTable};
 use mote_sandbox::{LoadError, Prepared, Sandbox};
 use mote_store::{Deployment, Secrets, Store, StoreError};
-use wasmtime::component::Component;
 
 use crate::NodeConfig;
 use crate::bindings::Capabilities;
 use crate::bundle::{Bundle, BundleError};
-use crate::pool::ServiceVersion;
+use crate::lifecycle::Lifecycle;
+use crate::loader::{Loaded, Loader};
+use crate::pool::{Capacity, ServiceVersion, Shared};
 
 /// Why a control operation failed. Each variant maps to one admin status.
 #[derive(Debug, thiserror::Error)]
@@ -109,13 +109,6 @@ fn check_grants(service: &Service, prepared: &Prepared) -> Result<(), ServiceErr
     Ok(())
 }
 
-/// A service made ready: what its requests instantiate, and what they read
-/// on stdin (a JavaScript service's compiled bundle).
-pub(crate) struct Loaded {
-    pub(crate) prepared: Prepared,
-    pub(crate) input: Option<Bytes>,
-}
-
 /// One live app version.
 pub struct AppVersion {
     /// The stored deployment record.
@@ -150,17 +143,17 @@ pub struct Live {
 
 /// Live deployments plus the store behind them.
 pub struct Registry {
-    sandbox: Sandbox,
-    store: Store,
-    /// The node's secrets (`<data-dir>/secrets.redb`), per app name.
-    secrets: Arc<Secrets>,
+    store: Arc<Store>,
+    /// Loading, eviction and promotion of the services' code.
+    lifecycle: Arc<Lifecycle>,
+    /// The node's secrets and instance capacity, shared with every service.
+    shared: Arc<Shared>,
     /// KV storage, outbound HTTP and service calls, for the services' grants.
     capabilities: Arc<Capabilities>,
     live: RwLock<Arc<Live>>,
     control: tokio::sync::Mutex<()>,
-    /// The JavaScript engine, made ready when the first JavaScript service
-    /// is loaded (nodes serving only components never pay for it).
-    js: tokio::sync::OnceCell<JsEngine>,
+    /// The most a service's limits may be.
+    max_limits: Limits,
 }
 
 fn route_pattern(r: &mote_manifest::Route, ignore_host: bool) -> Pattern {
@@ -177,22 +170,30 @@ impl Registry {
         config: &NodeConfig,
         capabilities: Arc<Capabilities>,
     ) -> anyhow::Result<Registry> {
-        let store = Store::open(&config.data_dir)?;
+        let store = Arc::new(Store::open(&config.data_dir)?);
         let secrets = Arc::new(Secrets::open(&config.data_dir)?);
         let sandbox = Sandbox::new(&config.sandbox).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let loader = Arc::new(Loader::new(sandbox, store.clone()));
         let registry = Registry {
-            sandbox,
             store,
-            secrets,
+            lifecycle: Lifecycle::new(loader, config.lifecycle),
+            shared: Arc::new(Shared {
+                secrets,
+                capacity: Capacity::new(request_capacity(config.sandbox.max_instances)),
+            }),
             capabilities,
             live: RwLock::default(),
             control: tokio::sync::Mutex::new(()),
-            js: tokio::sync::OnceCell::new(),
+            max_limits: Limits {
+                memory: config.max_limits.memory.min(config.sandbox.max_memory),
+                ..config.max_limits
+            },
         };
         let mut apps = BTreeMap::new();
         for deployment in registry.store.current_all()? {
             let name = deployment.app.clone();
-            match registry.restore(deployment).await {
+            // Lazily: each service is loaded at its first request.
+            match registry.restore(deployment, false).await {
                 Ok(app) => {
                     apps.insert(name, Arc::new(app));
                 }
@@ -209,12 +210,26 @@ impl Registry {
 
     /// The engine.
     pub fn sandbox(&self) -> &Sandbox {
-        &self.sandbox
+        self.lifecycle.loader().sandbox()
     }
 
     /// The node's secrets.
     pub fn secrets(&self) -> &Arc<Secrets> {
-        &self.secrets
+        &self.shared.secrets
+    }
+
+    /// The lifecycle policy and its counters.
+    pub fn lifecycle(&self) -> &Arc<Lifecycle> {
+        &self.lifecycle
+    }
+
+    /// Every live service version.
+    pub fn services(&self) -> Vec<Arc<ServiceVersion>> {
+        self.live()
+            .apps
+            .values()
+            .flat_map(|a| a.services.values().cloned())
+            .collect()
     }
 
     /// Log each secret binding whose secret is not set on this node (the
@@ -223,7 +238,7 @@ impl Registry {
         for service in app.services.values() {
             for (name, binding) in &service.bindings {
                 if let Binding::Secret(secret) = binding
-                    && self.secrets.get(&app.name, secret).is_none()
+                    && self.secrets().get(&app.name, secret).is_none()
                 {
                     tracing::warn!(
                         app = %app.name,
@@ -283,16 +298,10 @@ impl Registry {
         app: App,
         sources: BTreeMap<String, Vec<u8>>,
     ) -> Result<Arc<AppVersion>, DeployError> {
-        let max_memory = self.sandbox.max_memory();
         for svc in app.services.values() {
-            if svc.limits.memory > max_memory {
-                return Err(DeployError::AboveNodeLimit(format!(
-                    "services.{}.limits.memory: {} is above this node's maximum of {}",
-                    svc.name,
-                    mote_manifest::format_size(svc.limits.memory),
-                    mote_manifest::format_size(max_memory)
-                )));
-            }
+            svc.limits
+                .check_within(&self.max_limits)
+                .map_err(|e| DeployError::AboveNodeLimit(format!("services.{}.{e}", svc.name)))?;
         }
         let _guard = self.control.lock().await;
         let current = self.live();
@@ -305,7 +314,9 @@ impl Registry {
         for (name, bytes) in &sources {
             let sha = mote_store::sha256_hex(bytes);
             let p = self
-                .load(&sha, bytes, app.services[name].runtime())
+                .lifecycle
+                .loader()
+                .load(&sha, Some(bytes), app.services[name].runtime())
                 .await
                 .and_then(|p| {
                     check_grants(&app.services[name], &p.prepared)?;
@@ -338,7 +349,8 @@ impl Registry {
         // Prepare before touching the store, so a failure changes nothing.
         let mut apps = self.live().apps.clone();
         apps.remove(name);
-        let restored = self.restore(target).await?;
+        // Loaded now, so that a rollback that cannot load changes nothing.
+        let restored = self.restore(target, true).await?;
         Self::check_routes(&apps, &restored.app)?;
         let deployment = self.store.rollback(name)?;
         debug_assert_eq!(deployment.version, restored.version());
@@ -419,22 +431,24 @@ impl Registry {
         &self,
         deployment: Deployment,
         app: App,
-        mut prepared: BTreeMap<String, Loaded>,
+        mut loaded: BTreeMap<String, Loaded>,
     ) -> AppVersion {
         let mut services = BTreeMap::new();
         let mut routes = RouteTable::new();
         for (name, spec) in &app.services {
             let sha = deployment.sources[name].clone();
-            let p = prepared.remove(name).expect("every service was prepared");
+            let code = self
+                .lifecycle
+                .code(sha.clone(), spec.runtime(), loaded.remove(name));
             let grants = self.capabilities.grants(&app.name, spec);
             let svc = Arc::new(ServiceVersion::new(
                 &app.name,
                 deployment.version,
                 sha,
                 spec.clone(),
-                p,
+                code,
                 grants,
-                self.secrets.clone(),
+                self.shared.clone(),
             ));
             for r in &spec.routes {
                 // Hosts ignored: two routes differing only by host keep the first.
@@ -450,142 +464,48 @@ impl Registry {
         }
     }
 
-    /// Rebuild a stored deployment (at start-up, or for a rollback).
-    async fn restore(&self, deployment: Deployment) -> Result<AppVersion, DeployError> {
+    /// Rebuild a stored deployment: at start-up lazily (each service is
+    /// loaded at its first request), for a rollback with every service
+    /// loaded now (`eager`).
+    async fn restore(
+        &self,
+        deployment: Deployment,
+        eager: bool,
+    ) -> Result<AppVersion, DeployError> {
         let app: App = serde_json::from_value(deployment.manifest.clone())
             .map_err(|e| StoreError::Db(format!("stored manifest of {}: {e}", deployment.app)))?;
-        let mut prepared = BTreeMap::new();
+        let mut loaded = BTreeMap::new();
         for (name, sha) in &deployment.sources {
-            let bytes = self.store.blob(sha)?;
-            let runtime = app.services.get(name).map(|s| s.runtime()).ok_or_else(|| {
+            let service = app.services.get(name).ok_or_else(|| {
                 StoreError::Db(format!(
                     "stored manifest of {} lacks service {name}",
                     deployment.app
                 ))
             })?;
+            if !eager {
+                continue;
+            }
             let p = self
-                .load(sha, &bytes, runtime)
+                .lifecycle
+                .loader()
+                .load(sha, None, service.runtime())
                 .await
                 .map_err(|error| DeployError::Load {
                     service: name.clone(),
-                    source_path: app
-                        .services
-                        .get(name)
-                        .map(|s| s.source.display().to_string())
-                        .unwrap_or_default(),
+                    source_path: service.source.display().to_string(),
                     error,
                 })?;
-            prepared.insert(name.clone(), p);
+            loaded.insert(name.clone(), p);
         }
-        Ok(self.assemble(deployment, app, prepared))
+        Ok(self.assemble(deployment, app, loaded))
     }
+}
 
-    /// Make one service ready: compile (or find in the on-disk cache) its
-    /// component, or its JavaScript bundle; then link.
-    async fn load(
-        &self,
-        sha: &str,
-        source: &[u8],
-        runtime: Runtime,
-    ) -> Result<Loaded, ServiceError> {
-        match runtime {
-            Runtime::Wasm => {
-                let component = self
-                    .cached_component(sha, async { Ok(source.to_vec()) })
-                    .await?;
-                Ok(Loaded {
-                    prepared: self.sandbox.prepare(&component)?,
-                    input: None,
-                })
-            }
-            Runtime::JavaScript => {
-                let engine = self.js_engine().await?;
-                let key = format!("js-{}", mote_js::engine_id());
-                let bundle = match self.store.compiled(sha, &key) {
-                    Some(bundle) => Bytes::from(bundle),
-                    None => {
-                        let sources = Sources::decode(source).map_err(ServiceError::Sources)?;
-                        let started = std::time::Instant::now();
-                        let bundle = engine.compile(&sources).await?;
-                        tracing::info!(%sha, ms = started.elapsed().as_millis() as u64, "JavaScript service compiled");
-                        if let Err(e) = self.store.put_compiled(sha, &key, &bundle) {
-                            tracing::warn!(%sha, error = %e, "cannot write the compiled-code cache");
-                        }
-                        bundle
-                    }
-                };
-                Ok(Loaded {
-                    prepared: engine.prepared().clone(),
-                    input: Some(bundle),
-                })
-            }
-        }
-    }
-
-    /// The JavaScript engine: its snapshot is made and compiled once per
-    /// node build and data directory (then loaded from the cache).
-    async fn js_engine(&self) -> Result<&JsEngine, LoadError> {
-        self.js
-            .get_or_try_init(|| async {
-                let started = std::time::Instant::now();
-                let id = format!("js-engine-{}", mote_js::engine_id());
-                let sandbox = self.sandbox.clone();
-                let component = self
-                    .cached_component(&id, async move {
-                        // Snapshotting compiles the engine: CPU-heavy, so off
-                        // the request threads.
-                        let handle = tokio::runtime::Handle::current();
-                        tokio::task::spawn_blocking(move || {
-                            handle.block_on(JsEngine::snapshot(&sandbox))
-                        })
-                        .await
-                        .map_err(|e| LoadError::Invalid(format!("snapshot task failed: {e}")))?
-                    })
-                    .await?;
-                let engine = JsEngine::new(&self.sandbox, component)?;
-                tracing::info!(
-                    engine = mote_js::engine_id(),
-                    ms = started.elapsed().as_millis() as u64,
-                    "JavaScript engine ready"
-                );
-                Ok(engine)
-            })
-            .await
-    }
-
-    /// The compiled component named `id` (a source's SHA-256, or the
-    /// JavaScript engine's snapshot) from the on-disk cache; or, on a miss,
-    /// `wasm` compiled on a blocking thread (CPU-heavy) and cached.
-    async fn cached_component(
-        &self,
-        id: &str,
-        wasm: impl Future<Output = Result<Vec<u8>, LoadError>>,
-    ) -> Result<Component, LoadError> {
-        let key = self.sandbox.compatibility_key();
-        if let Some(code) = self.store.compiled(id, &key) {
-            // SAFETY: the cache is written only by this node, from
-            // `Sandbox::precompile` of an engine with the same key.
-            match unsafe { self.sandbox.load_precompiled(&code) } {
-                Ok(c) => {
-                    tracing::info!(%id, "component loaded from the compiled-code cache");
-                    return Ok(c);
-                }
-                Err(e) => {
-                    tracing::warn!(%id, error = %e, "compiled-code cache entry unusable; recompiling")
-                }
-            }
-        }
-        let wasm = wasm.await?;
-        let sandbox = self.sandbox.clone();
-        let started = std::time::Instant::now();
-        let code = tokio::task::spawn_blocking(move || sandbox.precompile(&wasm))
-            .await
-            .map_err(|e| LoadError::Invalid(format!("compiler task failed: {e}")))??;
-        tracing::info!(%id, ms = started.elapsed().as_millis() as u64, "component compiled");
-        if let Err(e) = self.store.put_compiled(id, &key, &code) {
-            tracing::warn!(%id, error = %e, "cannot write the compiled-code cache");
-        }
-        // SAFETY: produced just now by this engine.
-        unsafe { self.sandbox.load_precompiled(&code) }
-    }
+/// Instances requests may hold at once: the sandbox's pool, less a few
+/// (up to 8, a quarter of a small pool) for the node's own work: JavaScript
+/// compiles and snapshots.
+fn request_capacity(max_instances: u32) -> u32 {
+    max_instances
+        .saturating_sub((max_instances / 4).min(8))
+        .max(1)
 }

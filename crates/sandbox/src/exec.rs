@@ -9,8 +9,8 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 
 use crate::grants::{Grants, Outgoing};
 use crate::host::{Host, InstanceLimits, MemoryLimiter};
@@ -41,6 +41,10 @@ pub struct Invocation {
     /// How deep in a chain of service-binding calls this request is (0: a
     /// client's request).
     pub depth: u32,
+    /// How many requests one instance may serve (1: a fresh instance per
+    /// request). Above 1, a run that finishes normally hands its instance
+    /// back in [`Completion::instance`] while it has requests left.
+    pub reuse: u32,
 }
 
 impl Invocation {
@@ -53,6 +57,7 @@ impl Invocation {
             stdin: None,
             grants: Arc::default(),
             depth: 0,
+            reuse: 1,
         }
     }
 }
@@ -66,8 +71,37 @@ pub enum Outcome {
     Failed(SandboxError),
 }
 
+/// An instance that served a request and may serve more of the same
+/// service (warm reuse): its store, with whatever the guest left in memory.
+pub struct Warm {
+    store: Store<Host>,
+    proxy: Proxy,
+    served: u32,
+}
+
+impl Warm {
+    /// Requests it has served.
+    pub fn served(&self) -> u32 {
+        self.served
+    }
+
+    /// Linear memory it holds, in bytes.
+    pub fn memory(&self) -> u64 {
+        self.store.data().limiter.used
+    }
+}
+
+impl std::fmt::Debug for Warm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warm")
+            .field("served", &self.served)
+            .field("memory", &self.memory())
+            .finish()
+    }
+}
+
 /// Everything known once the guest has finished (after the response body).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Completion {
     /// How the run ended.
     pub outcome: Outcome,
@@ -80,6 +114,9 @@ pub struct Completion {
     /// CPU time charged, in epoch ticks converted to time (an upper bound
     /// with the tick's granularity).
     pub cpu: Duration,
+    /// The instance, for the next request, when reuse was asked for, the run
+    /// finished normally, and it has requests left.
+    pub instance: Option<Warm>,
 }
 
 /// Resolves to the [`Completion`] once the guest has ended.
@@ -111,6 +148,7 @@ impl CompletionHandle {
             memory_refused: false,
             elapsed: Duration::ZERO,
             cpu: Duration::ZERO,
+            instance: None,
         })
     }
 }
@@ -144,8 +182,29 @@ impl Prepared {
         req: http::Request<Body>,
         inv: Invocation,
     ) -> (Result<http::Response<Body>, SandboxError>, CompletionHandle) {
+        self.handle_in(req, inv, None).await
+    }
+
+    /// [`Prepared::handle`], in `warm` (an instance of this same code that
+    /// served earlier requests, with the same environment) if given, else in
+    /// a fresh instance. The per-request state is reset: CPU meter, grants'
+    /// use, `wasi:http` context, log capture; the guest's memory is not.
+    pub async fn handle_in(
+        &self,
+        req: http::Request<Body>,
+        inv: Invocation,
+        warm: Option<Warm>,
+    ) -> (Result<http::Response<Body>, SandboxError>, CompletionHandle) {
         let limits = inv.limits;
-        let mut store = new_store(self.pre.engine(), &inv, self.tick);
+        let reuse = inv.reuse;
+        let (mut store, proxy, served) = match warm {
+            Some(w) => {
+                let mut store = w.store;
+                reset_store(&mut store, &inv);
+                (store, Some(w.proxy), w.served)
+            }
+            None => (new_store(self.pre.engine(), &inv, self.tick), None, 0),
+        };
 
         let (resp_tx, resp_rx) = oneshot::channel();
         let setup = (|| {
@@ -166,6 +225,7 @@ impl Prepared {
                     memory_refused: false,
                     elapsed: Duration::ZERO,
                     cpu: Duration::ZERO,
+                    instance: None,
                 };
                 return (
                     Err(err),
@@ -179,34 +239,53 @@ impl Prepared {
         let guest = async move {
             let start = Instant::now();
             let run = async {
-                let proxy = pre
-                    .instantiate_async(&mut store)
-                    .await
-                    .map_err(|e| (e, true))?;
+                let proxy = match proxy {
+                    Some(p) => p,
+                    None => pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| (e, true))?,
+                };
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, req, out)
                     .await
-                    .map_err(|e| (e, false))
+                    .map_err(|e| (e, false))?;
+                Ok(proxy)
             };
             let result = tokio::time::timeout(limits.timeout, run).await;
             let host = store.data();
-            let outcome = match result {
-                Err(_elapsed) => Outcome::Failed(SandboxError::Timeout(limits.timeout)),
-                Ok(Ok(())) => Outcome::Finished,
-                Ok(Err((e, instantiating))) => {
-                    Outcome::Failed(failure(host, &limits, &e, instantiating))
-                }
+            let (outcome, proxy) = match result {
+                Err(_elapsed) => (Outcome::Failed(SandboxError::Timeout(limits.timeout)), None),
+                Ok(Ok(proxy)) => (Outcome::Finished, Some(proxy)),
+                Ok(Err((e, instantiating))) => (
+                    Outcome::Failed(failure(host, &limits, &e, instantiating)),
+                    None,
+                ),
             };
-            let completion = Completion {
+            let mut completion = Completion {
                 outcome,
                 logs: CapturedLogs::collect(&host.stdout, &host.stderr),
                 memory_refused: host.limiter.denied,
                 elapsed: start.elapsed(),
                 cpu: tick * host.cpu_ticks as u32,
+                instance: None,
             };
-            // Dropping the store ends any response body still streaming.
-            drop(store);
+            // Kept only after a clean run, with requests left, and not
+            // refused memory (an engine that caught its own out-of-memory
+            // may be in a bad state).
+            let served = served + 1;
+            match proxy {
+                Some(proxy) if served < reuse && !completion.memory_refused => {
+                    completion.instance = Some(Warm {
+                        store,
+                        proxy,
+                        served,
+                    });
+                }
+                // Dropping the store ends any response body still streaming.
+                _ => drop(store),
+            }
             completion
         };
 
@@ -304,6 +383,20 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
         Ok(UpdateDeadline::Yield(1))
     });
     store
+}
+
+/// Make a store that served a request ready for the next one: the per-request
+/// state starts afresh (CPU meter and deadline, the grants' use, the
+/// `wasi:http` context); the limits and environment are the service's own
+/// and unchanged; what the guest keeps in memory stays.
+fn reset_store(store: &mut Store<Host>, inv: &Invocation) {
+    let host = store.data_mut();
+    host.http = wasmtime_wasi_http::WasiHttpCtx::new();
+    host.outgoing = Outgoing::new(inv.grants.clone(), inv.depth);
+    host.limiter.denied = false;
+    host.cpu_ticks = 0;
+    host.cpu_exceeded = false;
+    store.set_epoch_deadline(1);
 }
 
 /// Why a run that did not finish normally failed: the limits the store's

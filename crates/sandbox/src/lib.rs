@@ -42,7 +42,7 @@ mod host;
 mod logs;
 
 pub use engine::{AllocatorKind, Sandbox, SandboxConfig};
-pub use exec::{Completion, CompletionHandle, Invocation, Outcome, Prepared};
+pub use exec::{Completion, CompletionHandle, Invocation, Outcome, Prepared, Warm};
 pub use grants::{Grants, OutgoingHttp};
 pub use host::InstanceLimits;
 pub use logs::CapturedLogs;

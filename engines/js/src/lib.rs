@@ -7,6 +7,10 @@
 //!   the QuickJS runtime and context and evaluates the platform's built-in
 //!   APIs. The memory snapshot taken afterwards is what every request starts
 //!   from. A second call is a no-op (the export stays in the snapshot).
+//! * `wizer-preload`: the same, then loads the bundle on stdin (the
+//!   service's module is evaluated): the node snapshots this for a hot
+//!   service ("promotion"), so its requests skip loading. Its requests then
+//!   find the engine loaded and read nothing from stdin.
 //! * `compile(entry, files)`: run at deploy time; resolves the service's
 //!   module graph from `entry` among the app's `files` and returns an opaque
 //!   bundle (QuickJS bytecode). Errors read `file:line:column: message`.

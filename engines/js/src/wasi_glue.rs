@@ -1,4 +1,4 @@
-//! The component's exports: `wizer-initialize`, `compile` and
+//! The component's exports: `wizer-initialize`, `wizer-preload`, `compile` and
 //! `wasi:http/incoming-handler`, wired to [`crate::engine::Engine`].
 
 use std::cell::RefCell;
@@ -20,6 +20,7 @@ wit_bindgen::generate!({
             import mote:host/kv@0.1.0;
             import mote:host/bindings@0.1.0;
             export wizer-initialize: func();
+            export wizer-preload: func();
             export compile: func(entry: string, files: list<tuple<string, list<u8>>>) -> result<list<u8>, string>;
         }
     ",
@@ -146,6 +147,21 @@ impl Guest for Component {
             let mut e = e.borrow_mut();
             if e.is_none() {
                 *e = Some(Engine::new(Wasi));
+            }
+        });
+    }
+
+    fn wizer_preload() {
+        ENGINE.with(|e| {
+            let mut e = e.borrow_mut();
+            let engine = e.get_or_insert_with(|| Engine::new(Wasi));
+            if engine.is_loaded() {
+                return;
+            }
+            if let Err(message) = engine.load(read_stdin()) {
+                Wasi.print(true, &format!("Uncaught {message}"));
+                // A trap: the node keeps the service on the shared engine.
+                panic!("the service's module did not load");
             }
         });
     }

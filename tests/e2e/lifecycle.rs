@@ -1,0 +1,453 @@
+//! The services' lifecycle, end to end: lazy loading after a restart, idle
+//! and memory-budget eviction (never of code a request is running),
+//! promotion of a hot JavaScript service to its own snapshot and its
+//! demotion, admission (queue, node capacity) and graceful drain — each
+//! observed through the admin API and the node's log.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{Node, admin, app_dir, hello_manifest, http};
+
+fn health(node: &Node) -> Value {
+    http()
+        .get(node.admin_url("/v1/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// The admin API's view of service `service` of app `app`.
+fn service(node: &Node, app: &str, service: &str) -> Value {
+    let detail: Value = admin(node)
+        .get(node.admin_url(&format!("/v1/apps/{app}")))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    detail["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == service)
+        .unwrap_or_else(|| panic!("no service {service} in {detail}"))
+        .clone()
+}
+
+fn state(node: &Node, app: &str, svc: &str) -> String {
+    service(node, app, svc)["state"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn get(node: &Node, path: &str) -> (u16, String) {
+    let resp = http().get(node.url(path)).send().unwrap();
+    (resp.status().as_u16(), resp.text().unwrap())
+}
+
+/// Poll `cond` every 100 ms for up to `limit`; whether it became true.
+fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cond()
+}
+
+#[test]
+fn services_load_at_their_first_request_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let a = app_dir(&hello_manifest("lazy", "/lazy"), &[("hello.wasm", "hello")]);
+    {
+        let node = Node::start(data.path(), &[a.path()]);
+        assert_eq!(get(&node, "/lazy").0, 200);
+        assert!(node.terminate().success());
+    }
+    let node = Node::start(data.path(), &[]);
+    // Restored, routed, but nothing loaded: no compiled code was read.
+    assert_eq!(state(&node, "lazy", "hello"), "unloaded");
+    assert_eq!(service(&node, "lazy", "hello")["memory_bytes"], 0);
+    let h = health(&node);
+    assert_eq!(h["lifecycle"]["loaded"], 0, "{h}");
+    assert!(
+        !node
+            .logs()
+            .contains("component loaded from the compiled-code cache"),
+        "{}",
+        node.logs()
+    );
+
+    assert_eq!(get(&node, "/lazy"), (200, "Hello from Mote!\n".into()));
+    let s = service(&node, "lazy", "hello");
+    assert_eq!(s["state"], "loaded", "{s}");
+    assert!(s["memory_bytes"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["last_used_unix_ms"].as_u64().is_some(), "{s}");
+    let h = health(&node);
+    assert_eq!(h["lifecycle"]["loads"], 1, "{h}");
+    assert_eq!(h["lifecycle"]["loaded"], 1, "{h}");
+    // From the cache, not recompiled.
+    let logs = node.logs();
+    assert!(
+        logs.contains("component loaded from the compiled-code cache"),
+        "{logs}"
+    );
+    assert!(!logs.contains("component compiled"), "{logs}");
+}
+
+#[test]
+fn idle_code_is_unloaded_but_never_under_a_running_request() {
+    let data = tempfile::tempdir().unwrap();
+    let manifest = "name = \"idle\"\n\n\
+        [services.hello]\nsource = \"hello.wasm\"\nroutes = [\"/hello\"]\n\n\
+        [services.slow]\nsource = \"slow.wasm\"\nroutes = [\"/slow\"]\n";
+    let a = app_dir(manifest, &[("hello.wasm", "hello"), ("slow.wasm", "slow")]);
+    let node = Node::start_with(data.path(), &[a.path()], &["--idle-timeout", "1s"]);
+
+    // A request running for longer than the idle time keeps its code.
+    let slow = {
+        let url = node.url("/slow?ms=4000");
+        std::thread::spawn(move || {
+            let resp = http().get(url).send().unwrap();
+            (resp.status().as_u16(), resp.text().unwrap())
+        })
+    };
+    assert_eq!(get(&node, "/hello").0, 200);
+    assert!(
+        eventually(Duration::from_secs(10), || state(&node, "idle", "hello")
+            == "unloaded"),
+        "the idle service is unloaded"
+    );
+    let running = service(&node, "idle", "slow");
+    assert_eq!(running["instances"], 1, "{running}");
+    assert_eq!(running["state"], "loaded", "{running}");
+    assert_eq!(slow.join().unwrap(), (200, "done".into()));
+    // Once it has finished, it is idle too.
+    assert!(eventually(Duration::from_secs(10), || state(
+        &node, "idle", "slow"
+    ) == "unloaded"));
+    let h = health(&node);
+    assert!(
+        h["lifecycle"]["idle_evictions"].as_u64().unwrap() >= 2,
+        "{h}"
+    );
+    assert!(node.logs().contains("unloaded: idle"));
+
+    // An evicted service answers again (loaded anew).
+    assert_eq!(get(&node, "/hello"), (200, "Hello from Mote!\n".into()));
+    assert_eq!(state(&node, "idle", "hello"), "loaded");
+}
+
+#[test]
+fn over_the_memory_budget_the_least_recently_used_is_unloaded() {
+    let data = tempfile::tempdir().unwrap();
+    let a = app_dir(
+        &hello_manifest("first", "/first"),
+        &[("hello.wasm", "hello")],
+    );
+    let b = app_dir(
+        &hello_manifest("second", "/second"),
+        &[("hello.wasm", "version2")],
+    );
+    // Measure what one loaded service holds, then give the node room for
+    // one and a half of them.
+    let one = {
+        let node = Node::start(data.path(), &[a.path(), b.path()]);
+        get(&node, "/first");
+        get(&node, "/second");
+        let first = service(&node, "first", "hello")["memory_bytes"]
+            .as_u64()
+            .unwrap();
+        let second = service(&node, "second", "hello")["memory_bytes"]
+            .as_u64()
+            .unwrap();
+        assert!(node.terminate().success());
+        first.max(second)
+    };
+    let budget = (one * 3 / 2).to_string();
+    let node = Node::start_with(data.path(), &[], &["--memory-budget", &budget]);
+    assert_eq!(get(&node, "/first").0, 200);
+    assert_eq!(state(&node, "first", "hello"), "loaded");
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(get(&node, "/second"), (200, "Hello v2\n".into()));
+    // The second load went over the budget: the first (least recently
+    // used) goes, the second stays.
+    assert!(
+        eventually(Duration::from_secs(10), || state(&node, "first", "hello")
+            == "unloaded"),
+        "{}",
+        node.logs()
+    );
+    assert_eq!(state(&node, "second", "hello"), "loaded");
+    let h = health(&node);
+    let l = &h["lifecycle"];
+    assert!(l["budget_evictions"].as_u64().unwrap() >= 1, "{h}");
+    assert!(
+        l["code_bytes"].as_u64().unwrap() <= l["budget_bytes"].as_u64().unwrap(),
+        "{h}"
+    );
+    assert!(l["rss_bytes"].as_u64().unwrap() > 0, "{h}");
+    assert!(node.logs().contains("unloaded: memory budget"));
+    // Both keep answering: each request loads what it needs.
+    for _ in 0..3 {
+        assert_eq!(get(&node, "/first").0, 200);
+        assert_eq!(get(&node, "/second").0, 200);
+    }
+}
+
+const HOT_JS: &str = r#"
+// Evaluated once per snapshot when promoted; per request otherwise.
+const token = process.env.TOKEN ?? "unset";
+const evaluated = Math.random();
+let counter = 0;
+export default {
+  fetch() {
+    counter += 1;
+    return Response.json({ token, evaluated, counter, random: Math.random() });
+  },
+};
+"#;
+
+fn js_app_dir(manifest: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mote.toml"), manifest).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn get_json(node: &Node, path: &str) -> Value {
+    let resp = http().get(node.url(path)).send().unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().unwrap()
+}
+
+fn set_secret(node: &Node, app: &str, name: &str, value: &str) {
+    let resp = admin(node)
+        .put(node.admin_url(&format!("/v1/apps/{app}/secrets/{name}")))
+        .body(value.to_owned())
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+}
+
+#[test]
+fn a_hot_javascript_service_is_promoted_then_demoted_when_cold() {
+    let data = tempfile::tempdir().unwrap();
+    let manifest = "name = \"hot\"\n\n[services.api]\nsource = \"api.js\"\n\
+        routes = [\"/api\"]\nbindings.TOKEN = { secret = \"token\" }\n";
+    let app = js_app_dir(manifest, &[("api.js", HOT_JS)]);
+    let node = Node::start_with(
+        data.path(),
+        &[],
+        &["--promote-after", "5", "--idle-timeout", "6s"],
+    );
+    set_secret(&node, "hot", "token", "first");
+    let out = node.cli(&["deploy", app.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(get_json(&node, "/api")["token"], "first");
+
+    // Keep it busy until the background promotion has happened.
+    let promoted = eventually(Duration::from_secs(180), || {
+        get_json(&node, "/api");
+        state(&node, "hot", "api") == "promoted"
+    });
+    assert!(promoted, "{}", node.logs());
+    assert!(node.logs().contains("promoted to its own snapshot"));
+    let h = health(&node);
+    assert_eq!(h["lifecycle"]["promotions"], 1, "{h}");
+    assert_eq!(h["lifecycle"]["promoted"], 1, "{h}");
+
+    // Served from the snapshot: the module was evaluated once, when the
+    // snapshot was taken (the same `evaluated`), and each request starts
+    // from that state afresh (`counter` is 1); Math.random still differs.
+    let a = get_json(&node, "/api");
+    let b = get_json(&node, "/api");
+    assert_eq!(a["token"], "first");
+    assert_eq!(a["evaluated"], b["evaluated"], "{a} {b}");
+    assert_eq!(
+        (a["counter"].as_u64(), b["counter"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_ne!(a["random"], b["random"]);
+
+    // A secret changed: the snapshot (evaluated with the old value) is not
+    // used; each request evaluates the module again, with the new value.
+    set_secret(&node, "hot", "token", "second");
+    let a = get_json(&node, "/api");
+    let b = get_json(&node, "/api");
+    assert_eq!(
+        (a["token"].as_str(), b["token"].as_str()),
+        (Some("second"), Some("second"))
+    );
+    assert_ne!(a["evaluated"], b["evaluated"], "{a} {b}");
+
+    // No more requests: demoted (cold), then unloaded (idle).
+    assert!(
+        eventually(Duration::from_secs(30), || state(&node, "hot", "api")
+            != "promoted"),
+        "{}",
+        node.logs()
+    );
+    assert!(node.logs().contains("demoted: cold"));
+    assert!(eventually(Duration::from_secs(30), || state(
+        &node, "hot", "api"
+    ) == "unloaded"));
+    assert_eq!(get_json(&node, "/api")["token"], "second");
+}
+
+#[test]
+fn a_short_queue_then_503_and_node_capacity_before_the_pool_runs_out() {
+    let data = tempfile::tempdir().unwrap();
+    let manifest = "name = \"q\"\n\n\
+        [services.slow]\nsource = \"slow.wasm\"\nroutes = [\"/slow\"]\n\
+        limits.concurrency = 1\nlimits.queue = 2\n\n\
+        [services.wide]\nsource = \"slow.wasm\"\nroutes = [\"/wide\"]\n";
+    let a = app_dir(manifest, &[("slow.wasm", "slow")]);
+    // 4 instances: 3 for requests, 1 kept for the node's own work.
+    let node = Node::start_with(data.path(), &[a.path()], &["--max-instances", "4"]);
+
+    let burst = |path: &str, n: usize| -> Vec<(u16, String, String)> {
+        let threads: Vec<_> = (0..n)
+            .map(|_| {
+                let url = node.url(path);
+                std::thread::spawn(move || {
+                    let resp = http().get(url).send().unwrap();
+                    let kind = resp
+                        .headers()
+                        .get("x-mote-error")
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default();
+                    (resp.status().as_u16(), kind, resp.text().unwrap())
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    };
+
+    // One runs, two wait their turn (100 ms each, well within the wait),
+    // the rest are refused at once.
+    let results = burst("/slow?ms=100", 6);
+    let ok = results.iter().filter(|r| r.0 == 200).count();
+    let refused: Vec<_> = results.iter().filter(|r| r.0 == 503).collect();
+    assert_eq!(ok + refused.len(), 6, "{results:?}");
+    assert!(
+        ok >= 3,
+        "the queue let waiting requests through: {results:?}"
+    );
+    assert!(!refused.is_empty(), "{results:?}");
+    for r in &refused {
+        assert_eq!(r.1, "overloaded", "{r:?}");
+        assert!(r.2.contains("concurrency limit of 1"), "{r:?}");
+    }
+
+    // Node capacity: 8 long requests to a service with room for 64; three
+    // run, the others wait briefly and get a clear 503, never a failure to
+    // instantiate.
+    let results = burst("/wide?ms=2500", 8);
+    let ok = results.iter().filter(|r| r.0 == 200).count();
+    assert_eq!(ok, 3, "{results:?}");
+    for r in results.iter().filter(|r| r.0 != 200) {
+        assert_eq!((r.0, r.1.as_str()), (503, "capacity"), "{r:?}");
+        assert!(
+            r.2.contains("the node is at its capacity of 3 instances"),
+            "{r:?}"
+        );
+    }
+    assert_eq!(get(&node, "/wide?ms=1").0, 200);
+}
+
+#[test]
+fn sigterm_drains_in_flight_requests_then_exits_0() {
+    let data = tempfile::tempdir().unwrap();
+    let a = app_dir(
+        "name = \"drain\"\n\n[services.slow]\nsource = \"slow.wasm\"\nroutes = [\"/slow\"]\n",
+        &[("slow.wasm", "slow")],
+    );
+    let node = Node::start(data.path(), &[a.path()]);
+    let addr = node.data;
+    let in_flight = {
+        let url = node.url("/slow?ms=2000");
+        std::thread::spawn(move || {
+            let resp = http().get(url).send().unwrap();
+            (resp.status().as_u16(), resp.text().unwrap())
+        })
+    };
+    assert!(eventually(Duration::from_secs(10), || service(
+        &node, "drain", "slow"
+    )["instances"]
+        == 1));
+    let status = node.terminate();
+    // The request that was running finished, and the node exited cleanly.
+    assert_eq!(in_flight.join().unwrap(), (200, "done".into()));
+    assert!(status.success(), "{status:?}");
+    // Nothing listens any more.
+    assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
+}
+
+const REUSED_JS: &str = r#"
+let counter = 0;
+export default {
+  fetch(request) {
+    counter += 1;
+    const url = new URL(request.url);
+    if (url.searchParams.has("throw")) throw new Error("boom");
+    if (url.searchParams.has("spin")) for (;;) {}
+    return new Response(`${counter} ${process.env.TOKEN ?? "unset"}`);
+  },
+};
+"#;
+
+#[test]
+fn reused_instances_serve_up_to_n_requests_and_are_dropped_after_a_failure() {
+    let data = tempfile::tempdir().unwrap();
+    let manifest = "name = \"warm\"\n\n\
+        [services.js]\nsource = \"js.js\"\nroutes = [\"/js\"]\n\
+        instance = { reuse = 3 }\nbindings.TOKEN = { secret = \"token\" }\n\
+        limits.cpu = \"100ms\"\n\n\
+        [services.wasm]\nsource = \"counter.wasm\"\nroutes = [\"/wasm\"]\n\
+        instance = { reuse = 2 }\n\n\
+        [services.fresh]\nsource = \"counter.wasm\"\nroutes = [\"/fresh\"]\n";
+    let app = js_app_dir(manifest, &[("js.js", REUSED_JS)]);
+    std::fs::copy(
+        mote_test_guests::get("counter").unwrap(),
+        app.path().join("counter.wasm"),
+    )
+    .unwrap();
+    let node = Node::start(data.path(), &[app.path()]);
+    let seq =
+        |path: &str, n: usize| -> Vec<String> { (0..n).map(|_| get(&node, path).1).collect() };
+
+    // Each instance serves 3 requests one after another, then a fresh one.
+    assert_eq!(
+        seq("/js", 7),
+        [
+            "1 unset", "2 unset", "3 unset", "1 unset", "2 unset", "3 unset", "1 unset"
+        ]
+    );
+    // A component the same way; without `instance`, never reused.
+    assert_eq!(seq("/wasm", 5), ["1", "2", "1", "2", "1"]);
+    assert_eq!(seq("/fresh", 3), ["1", "1", "1"]);
+
+    // A failed request (an exception, a CPU limit) drops its instance.
+    assert_eq!(get(&node, "/js").1, "2 unset");
+    assert_eq!(get(&node, "/js?throw").0, 500);
+    assert_eq!(get(&node, "/js").1, "1 unset");
+    assert_eq!(get(&node, "/js?spin").0, 503);
+    assert_eq!(get(&node, "/js").1, "1 unset");
+    assert_eq!(get(&node, "/js").1, "2 unset");
+
+    // A changed environment (a secret set) never gets an old instance.
+    set_secret(&node, "warm", "token", "s3cret");
+    assert_eq!(seq("/js", 2), ["1 s3cret", "2 s3cret"]);
+}
