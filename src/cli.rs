@@ -157,6 +157,15 @@ pub struct ServeArgs {
     #[arg(long, env = "MOTE_MEMORY_BUDGET", value_name = "SIZE", default_value = "512MiB", value_parser = mote_manifest::parse_size)]
     pub memory_budget: u64,
 
+    /// The most a service's manifest may set a limit to, as LIMIT=VALUE
+    /// (repeatable, or comma-separated in the variable): cpu=5s,
+    /// memory=256MiB, concurrency=100... A deploy above a maximum is refused.
+    /// [default maxima: memory=1GiB cpu=60s timeout=10m request_body=1GiB
+    /// response_body=1GiB concurrency=10000 queue=10000 subrequests=1000
+    /// log=1MiB]
+    #[arg(long = "limit-max", env = "MOTE_LIMIT_MAX", value_name = "LIMIT=VALUE", value_delimiter = ',', value_parser = parse_limit_max)]
+    pub limit_max: Vec<(String, String)>,
+
     /// Promote a JavaScript service to its own snapshot (faster requests,
     /// ~4 MiB of memory each) once it has served about this many requests
     /// in the last 8 seconds; 0 never promotes
@@ -167,6 +176,14 @@ pub struct ServeArgs {
         default_value_t = 200
     )]
     pub promote_after: u32,
+}
+
+fn parse_limit_max(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected LIMIT=VALUE like cpu=5s, got {text:?}"))?;
+    mote_manifest::Limits::node_maximum().set(key, value)?;
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {

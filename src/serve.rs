@@ -37,6 +37,13 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
             max_instances: args.max_instances,
             ..SandboxConfig::default()
         },
+        max_limits: {
+            let mut max = mote_manifest::Limits::node_maximum();
+            for (key, value) in &args.limit_max {
+                max.set(key, value).map_err(anyhow::Error::msg)?;
+            }
+            max
+        },
         lifecycle: LifecycleConfig {
             idle: args.idle_timeout,
             budget: args.memory_budget,

@@ -295,6 +295,23 @@ fn serve_options_are_checked_before_anything_starts() {
             &["serve", "--kv", "postgres://x"][..],
             "expected \"embedded\" or a redis:// URL",
         ),
+        (
+            &["serve", "--limit-max", "cpus=1s"][..],
+            "unknown limit \"cpus\"",
+        ),
+        (
+            &["serve", "--limit-max", "cpu=5"][..],
+            "cpu: expected a duration like \"250ms\", got \"5\"",
+        ),
+        (
+            &["serve", "--idle-timeout", "0s"][..],
+            "must be more than 0s",
+        ),
+        (
+            &["serve", "--memory-budget", "lots"][..],
+            "expected a size like \"64MiB\"",
+        ),
+        (&["serve", "--max-instances", "1"][..], "--max-instances"),
     ] {
         let output = mote(home.path(), args);
         assert_eq!(output.status.code(), Some(2), "mote {args:?}");

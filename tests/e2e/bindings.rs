@@ -118,6 +118,7 @@ bindings.SELF = {{ service = "gateway" }}
 bindings.TOKEN = {{ secret = "api_token" }}
 bindings.REGION = {{ var = "eu-west-1" }}
 outbound = ["http://127.0.0.1:{upstream}", "http://localhost:{upstream}", "http://127.0.0.1:{pair}"]
+limits.subrequests = 20
 
 [services.auth]
 source = "auth.js"
@@ -333,10 +334,11 @@ fn kv_service_bindings_outbound_and_variables_from_javascript_and_components() {
     assert_eq!(status, 508, "{body}");
     assert!(body.contains("deeper than 16"), "{body}");
 
-    // Outgoing requests per request are limited (service calls included).
-    let (_, body) = get(&node, "/gw/many?n=60");
+    // Outgoing requests per request are limited (service calls included),
+    // as the manifest says (`limits.subrequests = 20`, the default is 50).
+    let (_, body) = get(&node, "/gw/many?n=30");
     assert!(
-        body.starts_with("50 calls, then: ") && body.contains("at most 50 outgoing requests"),
+        body.starts_with("20 calls, then: ") && body.contains("at most 20 outgoing requests"),
         "{body}"
     );
 

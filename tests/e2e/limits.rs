@@ -197,3 +197,39 @@ fn over_concurrency_is_503_with_retry_after() {
         assert_eq!(headers["x-mote-error"], "overloaded");
     }
 }
+
+#[test]
+fn limits_above_the_node_maximum_are_refused_at_deploy() {
+    let data = tempfile::tempdir().unwrap();
+    let node = Node::start_with(
+        data.path(),
+        &[],
+        &["--limit-max", "cpu=200ms", "--limit-max", "timeout=5s"],
+    );
+    // Within the maxima: deployed.
+    let within = app_dir(
+        "name = \"within\"\n\n[services.hello]\nsource = \"hello.wasm\"\nroutes = [\"/hello\"]\n\
+         limits = { cpu = \"200ms\", timeout = \"5s\" }\n",
+        &[("hello.wasm", "hello")],
+    );
+    let out = node.cli(&["deploy", within.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The default CPU limit (1s) is above this node's maximum: refused, naming it.
+    let above = app_dir(
+        &crate::harness::hello_manifest("above", "/above"),
+        &[("hello.wasm", "hello")],
+    );
+    let out = node.cli(&["deploy", above.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("services.hello.limits.cpu: 1s is above this node's maximum of 200ms"),
+        "{err}"
+    );
+    assert_eq!(get(&node, "/hello").0, 200);
+    assert_eq!(get(&node, "/above").0, 404);
+}

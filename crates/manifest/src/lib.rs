@@ -251,6 +251,39 @@ impl Limits {
         }
     }
 
+    /// Sets the limit named `key` (its name in `[services.NAME.limits]`)
+    /// from `value` written as in a manifest, without quotes: `cpu` and
+    /// `timeout` durations (`5s`), `memory`, `request_body`,
+    /// `response_body` and `log` sizes (`256MiB`), `concurrency`, `queue`
+    /// and `subrequests` whole numbers. For a node's maxima
+    /// (`mote serve --limit-max cpu=5s`).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let count = |v: &str| {
+            v.parse::<u32>()
+                .map_err(|_| format!("{key}: expected a whole number, got {v:?}"))
+        };
+        let size = |v: &str| parse_size(v).map_err(|e| format!("{key}: {e}"));
+        let duration = |v: &str| parse_duration(v).map_err(|e| format!("{key}: {e}"));
+        match key {
+            "memory" => self.memory = size(value)?,
+            "cpu" => self.cpu = duration(value)?,
+            "timeout" => self.timeout = duration(value)?,
+            "request_body" => self.request_body = size(value)?,
+            "response_body" => self.response_body = size(value)?,
+            "concurrency" => self.concurrency = count(value)?,
+            "queue" => self.queue = count(value)?,
+            "subrequests" => self.subrequests = count(value)?,
+            "log" => self.log = size(value)?,
+            _ => {
+                return Err(format!(
+                    "unknown limit {key:?}; the limits are memory, cpu, timeout, request_body, \
+                     response_body, concurrency, queue, subrequests and log"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every limit against `max`, a node's maxima (see
     /// [`Limits::node_maximum`]). The error names the first limit, in field
     /// order, that is above its maximum, with both values written as in a
@@ -769,6 +802,32 @@ routes = ["/auth"]
                     }
                 )]),
             }
+        );
+    }
+
+    #[test]
+    fn limits_set_by_name() {
+        let mut limits = Limits::node_maximum();
+        limits.set("cpu", "5s").unwrap();
+        limits.set("memory", "256MiB").unwrap();
+        limits.set("queue", "0").unwrap();
+        limits.set("log", "4KiB").unwrap();
+        assert_eq!(limits.cpu, Duration::from_secs(5));
+        assert_eq!(limits.memory, 256 << 20);
+        assert_eq!((limits.queue, limits.log), (0, 4 << 10));
+        assert_eq!(
+            limits.set("cpu", "5"),
+            Err("cpu: expected a duration like \"250ms\", got \"5\"".into())
+        );
+        assert_eq!(
+            limits.set("queue", "-1"),
+            Err("queue: expected a whole number, got \"-1\"".into())
+        );
+        assert!(
+            limits
+                .set("cpus", "1s")
+                .unwrap_err()
+                .starts_with("unknown limit \"cpus\"")
         );
     }
 
