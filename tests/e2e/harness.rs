@@ -158,6 +158,11 @@ impl Node {
             .expect("run mote")
     }
 
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("a running node").id()
+    }
+
     /// `kill -9`: no chance to flush or clean up.
     pub fn kill9(mut self) {
         let mut child = self.child.take().unwrap();

@@ -6,6 +6,7 @@ mod harness;
 mod admin;
 mod bindings;
 mod deploy;
+mod hostile;
 mod javascript;
 mod lifecycle;
 mod limits;

@@ -20,6 +20,11 @@ pub enum BundleError {
     Invalid(String),
 }
 
+/// The largest JavaScript (or JSON) file a JavaScript service's app may
+/// hold: compiling is linear in the source's size, and its bytecode must fit
+/// in the service's memory at every request.
+pub const MAX_SCRIPT_FILE: usize = 16 << 20;
+
 /// A manifest and the files it names.
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -118,6 +123,9 @@ impl Bundle {
             BundleError::Invalid(format!("{}: not valid UTF-8", self.manifest_name))
         })?;
         let app = mote_manifest::parse(&self.manifest_name, text)?;
+        if app.uses_javascript() {
+            self.check_script_sizes()?;
+        }
         let mut sources = BTreeMap::new();
         for svc in app.services.values() {
             let bytes = normalise(&svc.source)
@@ -148,5 +156,18 @@ impl Bundle {
             sources.insert(svc.name.clone(), source);
         }
         Ok((app, sources))
+    }
+
+    fn check_script_sizes(&self) -> Result<(), BundleError> {
+        match self.files.iter().find(|(path, data)| {
+            mote_manifest::is_javascript_file(path) && data.len() > MAX_SCRIPT_FILE
+        }) {
+            Some((path, data)) => Err(BundleError::Invalid(format!(
+                "{path}: {:.1} MiB; a JavaScript or JSON file of an app may be at most {} MiB",
+                data.len() as f64 / (1 << 20) as f64,
+                MAX_SCRIPT_FILE >> 20
+            ))),
+            None => Ok(()),
+        }
     }
 }

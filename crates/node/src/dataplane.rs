@@ -4,15 +4,15 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use mote_sandbox::{Body, BodyError, Completion, CompletionHandle, Outcome};
-use tokio::net::TcpListener;
+use mote_sandbox::{Body, BodyError, Completion, CompletionHandle, Outcome, SandboxError};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::NodeConfig;
@@ -100,6 +100,7 @@ impl DataPlane {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout);
+        let header_timeout = self.header_timeout;
         let this = Arc::new(self);
         loop {
             let (stream, _) = tokio::select! {
@@ -119,10 +120,14 @@ impl DataPlane {
                 let this = this.clone();
                 async move { Ok::<_, Infallible>(this.dispatch(req, Scope::Node).await) }
             });
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            let conn = graceful.watch(conn.into_owned());
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
             tokio::spawn(async move {
-                if let Err(e) = conn.await {
+                if !first_bytes(&stream, header_timeout).await {
+                    return;
+                }
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(conn.into_owned()).await {
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
             });
@@ -188,11 +193,19 @@ impl DataPlane {
                 slot,
                 env_key,
                 answered,
+                response_cut,
             }) => {
                 // Once the guest has finished: release the slot (keeping
-                // the instance for reuse if it answered), then log.
+                // the instance for reuse if it answered in full), then log.
                 let finish = move |mut c: Completion| {
-                    let instance = c.instance.take().filter(|_| answered);
+                    let cut = response_cut.is_some_and(|cut| cut.load(Ordering::Relaxed));
+                    if cut {
+                        let limit = service.limits().response_body;
+                        c.outcome = Outcome::Failed(SandboxError::Internal(
+                            RequestError::ResponseTooLarge(limit).to_string(),
+                        ));
+                    }
+                    let instance = c.instance.take().filter(|_| answered && !cut);
                     slot.release(instance, env_key);
                     log_request(&service, &method, &path, status, start, Some(&c));
                 };
@@ -254,11 +267,12 @@ impl DataPlane {
             .prepared
             .handle_in(req, invocation, checkout.warm)
             .await;
-        let completion = Some(Ran {
+        let mut completion = Some(Ran {
             completion,
             slot,
             env_key,
             answered: result.is_ok(),
+            response_cut: None,
         });
         if too_big.load(Ordering::Relaxed) {
             return (
@@ -282,12 +296,41 @@ impl DataPlane {
                 completion,
             );
         }
-        let (body, _) = Limited::new(body, limits.response_body, Side::Response);
+        let (body, cut) = Limited::new(body, limits.response_body, Side::Response);
+        if let Some(ran) = completion.as_mut() {
+            ran.response_cut = Some(cut);
+        }
         (
             Ok(Response::from_parts(parts, body.boxed_unsync())),
             completion,
         )
     }
+}
+
+/// Wait, at most `limit`, until the client has sent enough to tell HTTP/1
+/// from HTTP/2 (the first bytes of a request, or the whole HTTP/2 preface).
+/// hyper's own detection waits for them without a deadline, and its header
+/// timeout starts only after it: without this, a connection that never
+/// sends anything would stay open for ever. False: the client sent nothing
+/// usable in time, or closed.
+async fn first_bytes(stream: &TcpStream, limit: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let decided = async {
+        let mut buf = [0u8; PREFACE.len()];
+        loop {
+            let n = match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => n,
+            };
+            if n == PREFACE.len() || buf[..n] != PREFACE[..n] {
+                return true;
+            }
+            // Part of the HTTP/2 preface: the bytes stay in the socket, so
+            // wait a little before looking again.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(limit, decided).await.unwrap_or(false)
 }
 
 /// A request that reached its guest: what is released once the guest has
@@ -298,6 +341,9 @@ struct Ran {
     env_key: u64,
     /// The guest answered (no error): its instance may serve another request.
     answered: bool,
+    /// Set if the response body was cut at the service's limit while
+    /// streaming (the head was already sent): the log says so.
+    response_cut: Option<Arc<AtomicBool>>,
 }
 
 /// `threads` listening sockets on `addr`, all bound with `SO_REUSEPORT` so the

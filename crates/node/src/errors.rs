@@ -31,6 +31,9 @@ pub enum RequestError {
     /// The service is at its concurrency limit.
     #[error("service is at its concurrency limit of {0}; retry shortly")]
     Overloaded(u32),
+    /// The app uses all the instances one app may hold.
+    #[error("the app is using its share of the node's capacity ({0} instances); retry shortly")]
+    AppAtCapacity(u32),
     /// Every instance the node can hold is in use.
     #[error("the node is at its capacity of {0} instances; retry shortly")]
     NodeAtCapacity(u32),
@@ -51,9 +54,9 @@ impl RequestError {
         match self {
             RequestError::NoRoute(_) => StatusCode::NOT_FOUND,
             RequestError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            RequestError::Overloaded(_) | RequestError::NodeAtCapacity(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            RequestError::Overloaded(_)
+            | RequestError::AppAtCapacity(_)
+            | RequestError::NodeAtCapacity(_) => StatusCode::SERVICE_UNAVAILABLE,
             RequestError::Unloadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
             RequestError::ResponseTooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
             RequestError::Sandbox(e) => match e {
@@ -76,7 +79,7 @@ impl RequestError {
             RequestError::NoRoute(_) => "no-route",
             RequestError::BodyTooLarge(_) => "request-too-large",
             RequestError::Overloaded(_) => "overloaded",
-            RequestError::NodeAtCapacity(_) => "capacity",
+            RequestError::AppAtCapacity(_) | RequestError::NodeAtCapacity(_) => "capacity",
             RequestError::Unloadable(_) => "unloadable",
             RequestError::ResponseTooLarge(_) => "response-too-large",
             RequestError::Sandbox(e) => match e {
@@ -123,6 +126,7 @@ mod tests {
             (RequestError::BodyTooLarge(10), 413, "request-too-large"),
             (RequestError::Overloaded(4), 503, "overloaded"),
             (RequestError::NodeAtCapacity(900), 503, "capacity"),
+            (RequestError::AppAtCapacity(800), 503, "capacity"),
             (RequestError::Unloadable("gone".into()), 500, "unloadable"),
             (
                 SandboxError::CpuLimit(Duration::from_millis(50)).into(),

@@ -152,7 +152,7 @@ struct Idle {
     since: Instant,
     bytes: u64,
     meter: Arc<AtomicU64>,
-    _capacity: OwnedSemaphorePermit,
+    _capacity: [OwnedSemaphorePermit; 2],
 }
 
 impl Drop for Idle {
@@ -204,7 +204,7 @@ impl Ready {
         &self,
         warm: Warm,
         env_key: u64,
-        capacity: OwnedSemaphorePermit,
+        capacity: [OwnedSemaphorePermit; 2],
         max: usize,
     ) {
         let mut idle = self.warm.lock().unwrap();

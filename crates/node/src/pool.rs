@@ -6,11 +6,13 @@
 //! Admission, in order: the service's concurrency (up to `limits.queue`
 //! requests wait for a slot, at most [`QUEUE_WAIT`]); then the node's
 //! instance capacity ([`Capacity`], sized to the sandbox's instance pool, so
-//! that a burst is answered 503 instead of failing to instantiate); then the
-//! code (loaded if it is not in memory).
+//! that a burst is answered 503 instead of failing to instantiate; no app may
+//! take more than seven eighths of it); then the code (loaded if it is not
+//! in memory).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use mote_manifest::{Binding, Instance, Limits, Service};
@@ -28,10 +30,25 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(1);
 /// also at most its concurrency).
 pub const MAX_IDLE_INSTANCES: u32 = 8;
 
-/// The node's instance capacity: one permit per instance a request may hold.
+/// The node's instance capacity: one permit per instance a request may
+/// hold; and each app's share of it, so that no one app can take all of it
+/// (an eighth, at least one instance, is always left to the others).
 pub struct Capacity {
     permits: Arc<Semaphore>,
     size: u32,
+    per_app: u32,
+    apps: Mutex<HashMap<String, Weak<Semaphore>>>,
+}
+
+/// Take a permit of `permits` at once, or within [`QUEUE_WAIT`].
+async fn acquire(permits: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+    if let Ok(p) = permits.clone().try_acquire_owned() {
+        return Some(p);
+    }
+    tokio::time::timeout(QUEUE_WAIT, permits.clone().acquire_owned())
+        .await
+        .ok()?
+        .ok()
 }
 
 impl Capacity {
@@ -40,22 +57,38 @@ impl Capacity {
         Arc::new(Capacity {
             permits: Arc::new(Semaphore::new(size as usize)),
             size,
+            per_app: size.saturating_sub((size / 8).max(1)).max(1),
+            apps: Mutex::default(),
         })
     }
 
-    async fn acquire(&self) -> Result<OwnedSemaphorePermit, RequestError> {
-        let permits = self.permits.clone();
-        if let Ok(p) = permits.clone().try_acquire_owned() {
-            return Ok(p);
+    /// The share of app `app`, shared by all its service versions.
+    pub(crate) fn app_share(&self, app: &str) -> Arc<Semaphore> {
+        let mut apps = self.apps.lock().unwrap();
+        if let Some(share) = apps.get(app).and_then(Weak::upgrade) {
+            return share;
         }
-        match tokio::time::timeout(QUEUE_WAIT, permits.acquire_owned()).await {
-            Ok(Ok(p)) => Ok(p),
-            _ => Err(RequestError::NodeAtCapacity(self.size)),
-        }
+        apps.retain(|_, share| share.strong_count() > 0);
+        let share = Arc::new(Semaphore::new(self.per_app as usize));
+        apps.insert(app.to_owned(), Arc::downgrade(&share));
+        share
+    }
+
+    async fn acquire(
+        &self,
+        app_share: &Arc<Semaphore>,
+    ) -> Result<[OwnedSemaphorePermit; 2], RequestError> {
+        let app = acquire(app_share)
+            .await
+            .ok_or(RequestError::AppAtCapacity(self.per_app))?;
+        let node = acquire(&self.permits)
+            .await
+            .ok_or(RequestError::NodeAtCapacity(self.size))?;
+        Ok([app, node])
     }
 }
 
-/// What a service version shares with the rest of the node.
+/// What the service versions of a node share.
 pub(crate) struct Shared {
     pub(crate) secrets: Arc<Secrets>,
     pub(crate) capacity: Arc<Capacity>,
@@ -77,6 +110,8 @@ pub struct ServiceVersion {
     pub code: Code,
     admission: Arc<Semaphore>,
     queued: AtomicU32,
+    /// Its app's share of the node's capacity.
+    app_share: Arc<Semaphore>,
     requests: AtomicU64,
     env: Vec<(String, String)>,
     /// Secret bindings: (variable name, secret name), read at each request.
@@ -90,7 +125,8 @@ pub struct ServiceVersion {
 /// the response body).
 pub struct Slot {
     in_use: InUse,
-    node: OwnedSemaphorePermit,
+    /// The app's share and the node's capacity.
+    node: [OwnedSemaphorePermit; 2],
     _service: OwnedSemaphorePermit,
     /// Idle reused instances the service may keep.
     keep: usize,
@@ -145,6 +181,7 @@ impl ServiceVersion {
             sha256,
             admission: Arc::new(Semaphore::new(spec.limits.concurrency as usize)),
             queued: AtomicU32::new(0),
+            app_share: shared.capacity.app_share(app),
             spec,
             code,
             requests: AtomicU64::new(0),
@@ -186,7 +223,7 @@ impl ServiceVersion {
                 }
             }
         };
-        let node = self.shared.capacity.acquire().await?;
+        let node = self.shared.capacity.acquire(&self.app_share).await?;
         let in_use = self
             .code
             .enter(self)

@@ -83,6 +83,26 @@ pub enum ServiceError {
     Ungranted(String),
 }
 
+/// A JavaScript service's compiled bundle is read into the instance's
+/// memory and loaded there at every request: refuse one that leaves too
+/// little room for that within the service's memory limit (half of it).
+fn check_fits(service: &Service, loaded: &Loaded) -> Result<(), ServiceError> {
+    let Some(bundle) = &loaded.input else {
+        return Ok(());
+    };
+    let needs = bundle.len() as u64 * 2;
+    if needs > service.limits.memory {
+        return Err(ServiceError::Script(CompileError::Script(format!(
+            "the compiled service is {:.1} MiB: too large to load within services.{}.limits.memory = {} \
+             (it needs about twice its size); raise the limit or make the service smaller",
+            bundle.len() as f64 / (1 << 20) as f64,
+            service.name,
+            mote_manifest::format_size(service.limits.memory)
+        ))));
+    }
+    Ok(())
+}
+
 /// A component may import `wasi:keyvalue` only with a KV binding (the
 /// JavaScript engine, shared by every JavaScript service, is exempt: its
 /// `env` simply lacks what is not bound).
@@ -320,6 +340,7 @@ impl Registry {
                 .await
                 .and_then(|p| {
                     check_grants(&app.services[name], &p.prepared)?;
+                    check_fits(&app.services[name], &p)?;
                     Ok(p)
                 })
                 .map_err(|error| DeployError::Load {

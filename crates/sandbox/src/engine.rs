@@ -81,6 +81,11 @@ fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.memory_init_cow(true);
+    // Guests are `wasi:http` p2 components, called one export at a time:
+    // none of the component-model-async machinery is needed, and without it
+    // every call skips the concurrent-call bookkeeping (and every Store its
+    // set-up).
+    config.concurrency_support(false);
     // Room for deep native recursion (QuickJS's parser and JSON run C code
     // recursively): the JavaScript engine's own stack limit then trips
     // first, as a catchable RangeError, instead of a trap. Only the pages a

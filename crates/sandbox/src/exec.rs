@@ -1,6 +1,7 @@
 //! Per-request execution: a fresh `Store` and instance for every request.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -234,6 +235,7 @@ impl Prepared {
             }
         };
 
+        let memory_denied = store.data().limiter.denied.clone();
         let pre = self.pre.clone();
         let tick = self.tick;
         let guest = async move {
@@ -266,7 +268,7 @@ impl Prepared {
             let mut completion = Completion {
                 outcome,
                 logs: CapturedLogs::collect(&host.stdout, &host.stderr),
-                memory_refused: host.limiter.denied,
+                memory_refused: host.limiter.was_denied(),
                 elapsed: start.elapsed(),
                 cpu: tick * host.cpu_ticks as u32,
                 instance: None,
@@ -309,7 +311,9 @@ impl Prepared {
                 (response.ok(), CompletionHandle(Pending::Later(rx)))
             }
         };
-        let memory_refused = matches!(&completion.0, Pending::Ready(c) if c.memory_refused);
+        // Read now, not from the completion: the guest may still be running
+        // (waitUntil work) when its error answer arrives.
+        let memory_refused = memory_denied.load(Ordering::Relaxed);
         match response {
             Some(Ok(resp)) => (Ok(resp), completion),
             // An error answer from a guest that was refused memory (an
@@ -358,11 +362,7 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
         http: wasmtime_wasi_http::WasiHttpCtx::new(),
         outgoing: Outgoing::new(inv.grants.clone(), inv.depth),
         table: wasmtime::component::ResourceTable::new(),
-        limiter: MemoryLimiter {
-            limit: limits.memory,
-            used: 0,
-            denied: false,
-        },
+        limiter: MemoryLimiter::new(limits.memory),
         cpu_ticks: 0,
         cpu_exceeded: false,
         stdout,
@@ -393,7 +393,7 @@ fn reset_store(store: &mut Store<Host>, inv: &Invocation) {
     let host = store.data_mut();
     host.http = wasmtime_wasi_http::WasiHttpCtx::new();
     host.outgoing = Outgoing::new(inv.grants.clone(), inv.depth);
-    host.limiter.denied = false;
+    host.limiter.denied.store(false, Ordering::Relaxed);
     host.cpu_ticks = 0;
     host.cpu_exceeded = false;
     store.set_epoch_deadline(1);
@@ -409,7 +409,7 @@ pub(crate) fn failure(
 ) -> SandboxError {
     if host.cpu_exceeded {
         SandboxError::CpuLimit(limits.cpu)
-    } else if host.limiter.denied {
+    } else if host.limiter.was_denied() {
         SandboxError::MemoryLimit(limits.memory)
     } else if instantiating {
         instantiate_error(e)

@@ -1,6 +1,8 @@
 //! The per-request state a `Store` carries: WASI context, `wasi:http`
 //! context, the resource table, the memory limiter and the CPU meter.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
@@ -37,7 +39,24 @@ impl Default for InstanceLimits {
 pub(crate) struct MemoryLimiter {
     pub(crate) limit: u64,
     pub(crate) used: u64,
-    pub(crate) denied: bool,
+    /// Set when a growth was refused; shared, so that whoever waits for the
+    /// response can read it while the guest is still running.
+    pub(crate) denied: Arc<AtomicBool>,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(limit: u64) -> Self {
+        MemoryLimiter {
+            limit,
+            used: 0,
+            denied: Arc::default(),
+        }
+    }
+
+    /// Whether a growth was refused.
+    pub(crate) fn was_denied(&self) -> bool {
+        self.denied.load(Ordering::Relaxed)
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -49,7 +68,7 @@ impl ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         let growth = (desired - current) as u64;
         if self.used + growth > self.limit {
-            self.denied = true;
+            self.denied.store(true, Ordering::Relaxed);
             return Ok(false);
         }
         self.used += growth;

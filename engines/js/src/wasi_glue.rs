@@ -221,6 +221,21 @@ fn respond(out: ResponseOutparam, response: HttpResponse) {
     for (k, v) in &response.headers {
         let _ = fields.append(k, v);
     }
+    // The body is whole here: announce its length, so the node can refuse a
+    // body over the service's limit before sending anything, and clients
+    // need no chunked encoding. (Not for statuses that have no body.)
+    let bodiless = matches!(response.status, 100..=199 | 204 | 304);
+    if !bodiless
+        && !response
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        let _ = fields.append(
+            "content-length",
+            response.body.len().to_string().as_bytes(),
+        );
+    }
     let resp = OutgoingResponse::new(fields);
     let _ = resp.set_status_code(response.status);
     let body = resp.body().expect("response body");
