@@ -16,6 +16,7 @@ use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use crate::grants::{Grants, Outgoing};
 use crate::host::{Host, InstanceLimits, MemoryLimiter};
 use crate::logs::{CapturedLogs, LogPipe};
+use crate::offload::{OFFLOAD_AFTER_TICKS, Offload};
 use crate::{Body, SandboxError};
 
 /// A component linked and ready to instantiate (one per service version).
@@ -236,6 +237,7 @@ impl Prepared {
         };
 
         let memory_denied = store.data().limiter.denied.clone();
+        let long = store.data().long.clone();
         let pre = self.pre.clone();
         let tick = self.tick;
         let guest = async move {
@@ -295,8 +297,9 @@ impl Prepared {
         // response. Most handlers finish together with their response: then
         // no task is spawned and no other thread is woken. A guest still
         // running once its response head is out (streaming a body) goes on
-        // in its own task.
-        let mut guest = Box::pin(guest);
+        // in its own task. A guest that runs long moves to the sandbox's
+        // low-priority threads (`offload`).
+        let mut guest = Offload::new(guest, long);
         let mut resp_rx = resp_rx;
         let (response, completion) = tokio::select! {
             biased;
@@ -365,6 +368,7 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
         limiter: MemoryLimiter::new(limits.memory),
         cpu_ticks: 0,
         cpu_exceeded: false,
+        long: Arc::default(),
         stdout,
         stderr,
     };
@@ -375,6 +379,9 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
     store.epoch_deadline_callback(move |mut ctx| {
         let host = ctx.data_mut();
         host.cpu_ticks += 1;
+        if host.cpu_ticks == OFFLOAD_AFTER_TICKS {
+            host.long.store(true, Ordering::Relaxed);
+        }
         if host.cpu_ticks >= max_ticks {
             host.cpu_exceeded = true;
             return Err(wasmtime::format_err!("CPU time limit exceeded"));
@@ -396,6 +403,7 @@ fn reset_store(store: &mut Store<Host>, inv: &Invocation) {
     host.limiter.denied.store(false, Ordering::Relaxed);
     host.cpu_ticks = 0;
     host.cpu_exceeded = false;
+    host.long.store(false, Ordering::Relaxed);
     store.set_epoch_deadline(1);
 }
 

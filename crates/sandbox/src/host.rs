@@ -95,6 +95,9 @@ pub(crate) struct Host {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) cpu_ticks: u64,
     pub(crate) cpu_exceeded: bool,
+    /// Set once the guest has run long enough to leave the request thread
+    /// (see `offload`).
+    pub(crate) long: Arc<AtomicBool>,
     pub(crate) stdout: LogPipe,
     pub(crate) stderr: LogPipe,
 }

@@ -40,6 +40,7 @@ mod exec;
 mod grants;
 mod host;
 mod logs;
+mod offload;
 
 pub use engine::{AllocatorKind, Sandbox, SandboxConfig};
 pub use exec::{Completion, CompletionHandle, Invocation, Outcome, Prepared, Warm};
