@@ -1203,3 +1203,46 @@ fn broken_and_oversized_deploys_are_refused_and_the_old_version_serves() {
     });
     scene.assert_healthy();
 }
+
+#[test]
+fn a_body_cut_off_by_its_client_never_reaches_a_handler_as_whole() {
+    let scene = Scene::start(
+        r#"name = "hostile"
+
+[services.sinkjs]
+source = "attacks.js"
+routes = ["/sink/js"]
+"#,
+        &[],
+    );
+    // Part of a body, then the client stops sending (half-close): a chunked
+    // body without its last chunk, and a body shorter than its length.
+    let cut_off = |head: &str, sent: &str| {
+        let mut conn = TcpStream::connect(scene.node.data).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            conn,
+            "POST /sink/js HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n{sent}"
+        )
+        .unwrap();
+        conn.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        answer
+    };
+    for (head, sent) in [
+        ("Transfer-Encoding: chunked", "5\r\nhello\r\n"),
+        ("Content-Length: 100", "abc"),
+    ] {
+        let answer = scene.under_attack(|| cut_off(head, sent));
+        // The handler (which would answer "read N bytes") never ran.
+        assert!(!answer.contains("read "), "{head}: {answer}");
+        let line = request_log_line(&scene.node, "/sink/js");
+        assert!(
+            line.contains("the request body ended before it was complete"),
+            "{head}: {line}"
+        );
+    }
+    scene.assert_healthy();
+}

@@ -33,6 +33,8 @@ pub enum Scope<'a> {
 #[derive(Clone)]
 pub struct DataPlane {
     registry: Arc<Registry>,
+    /// 404s are logged a few a second at most.
+    no_route_logged: Arc<LogGate>,
     header_timeout: Duration,
     listen: SocketAddr,
 }
@@ -42,6 +44,7 @@ impl DataPlane {
     pub fn new(registry: Arc<Registry>, config: &NodeConfig) -> Self {
         DataPlane {
             registry,
+            no_route_logged: Arc::default(),
             header_timeout: config.header_timeout,
             listen: config.listen,
         }
@@ -162,7 +165,9 @@ impl DataPlane {
         .cloned();
         let Some(service) = service else {
             let err = RequestError::NoRoute(path.clone());
-            tracing::info!(target: "mote::request", %method, %path, status = 404, "no route");
+            if let Some(suppressed) = self.no_route_logged.admit() {
+                tracing::info!(target: "mote::request", %method, %path, status = 404, suppressed, "no route");
+            }
             return err.to_response();
         };
         drop(live);
@@ -402,6 +407,16 @@ fn log_request(
         ),
         None => ("rejected".to_string(), "", "", 0, 0),
     };
+    // Requests refused before they ran (overload, capacity) come in floods
+    // when a service is attacked: at most a few lines a second of them, each
+    // saying how many were left out before it.
+    let suppressed = match completion {
+        Some(_) => 0,
+        None => match svc.rejections_logged.admit() {
+            Some(suppressed) => suppressed,
+            None => return,
+        },
+    };
     tracing::info!(
         target: "mote::request",
         app = %svc.app,
@@ -417,5 +432,67 @@ fn log_request(
         stdout = ?stdout.trim_end(),
         stderr = ?stderr.trim_end(),
         log_dropped,
+        suppressed,
     );
+}
+
+/// Lets through at most [`LogGate::PER_SECOND`] log lines a second and
+/// counts the rest.
+#[derive(Default)]
+pub struct LogGate {
+    /// The current second (since the process started) and lines in it.
+    window: std::sync::Mutex<(u64, u32)>,
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+impl LogGate {
+    /// Lines let through per second.
+    pub const PER_SECOND: u32 = 10;
+
+    /// `Some(lines left out since the last one let through)` if a line may
+    /// be written now; `None` if it is left out (and counted).
+    pub fn admit(&self) -> Option<u64> {
+        static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+        let second = START.elapsed().as_secs();
+        let mut window = self.window.lock().unwrap();
+        if window.0 != second {
+            *window = (second, 0);
+        }
+        if window.1 >= Self::PER_SECOND {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        window.1 += 1;
+        Some(self.suppressed.swap(0, Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogGate;
+
+    #[test]
+    fn the_log_gate_lets_a_few_lines_a_second_through_and_counts_the_rest() {
+        let gate = LogGate::default();
+        let (mut admitted, mut refused, mut reported) = (0, 0, 0);
+        for _ in 0..100 {
+            match gate.admit() {
+                Some(left_out) => {
+                    admitted += 1;
+                    reported += left_out;
+                }
+                None => refused += 1,
+            }
+        }
+        // PER_SECOND a second: the burst spans one second, or two at most.
+        assert!(
+            (LogGate::PER_SECOND..=2 * LogGate::PER_SECOND).contains(&admitted),
+            "{admitted}"
+        );
+        // In a later second the next line says how many were left out (all
+        // of them, counting those reported already).
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        reported += gate.admit().expect("a new second");
+        assert_eq!(reported, refused);
+    }
 }

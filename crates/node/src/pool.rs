@@ -20,6 +20,7 @@ use mote_sandbox::{Grants, InstanceLimits, Invocation, Warm};
 use mote_store::Secrets;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::dataplane::LogGate;
 use crate::errors::RequestError;
 use crate::lifecycle::{Code, InUse, Ready};
 
@@ -113,6 +114,8 @@ pub struct ServiceVersion {
     /// Its app's share of the node's capacity.
     app_share: Arc<Semaphore>,
     requests: AtomicU64,
+    /// Log lines of requests refused before they ran, a few a second.
+    pub(crate) rejections_logged: LogGate,
     env: Vec<(String, String)>,
     /// Secret bindings: (variable name, secret name), read at each request.
     secrets: Vec<(String, String)>,
@@ -185,6 +188,7 @@ impl ServiceVersion {
             spec,
             code,
             requests: AtomicU64::new(0),
+            rejections_logged: LogGate::default(),
             env,
             secrets,
             shared,

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 
+use wasi::io::streams::StreamError;
 use wasi::http::types::{
     ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
     Scheme,
@@ -192,7 +193,10 @@ fn method_str(m: Method) -> String {
     }
 }
 
-fn read_request(request: &IncomingRequest) -> HttpRequest {
+/// The request, its body read whole; `Err` when the body broke off before
+/// its end (the client went away mid-body, or sent less than it announced):
+/// the handler must not see a truncated body as if it were complete.
+fn read_request(request: &IncomingRequest) -> Result<HttpRequest, String> {
     let scheme = match request.scheme() {
         Some(Scheme::Https) => "https",
         _ => "http",
@@ -204,16 +208,25 @@ fn read_request(request: &IncomingRequest) -> HttpRequest {
     if let Ok(incoming) = request.consume()
         && let Ok(stream) = incoming.stream()
     {
-        while let Ok(chunk) = stream.blocking_read(64 * 1024) {
-            body.extend_from_slice(&chunk);
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(format!(
+                        "the request body ended before it was complete ({}); the handler was not called",
+                        e.to_debug_string()
+                    ));
+                }
+            }
         }
     }
-    HttpRequest {
+    Ok(HttpRequest {
         method: method_str(request.method()),
         url: format!("{scheme}://{authority}{path}"),
         headers,
         body,
-    }
+    })
 }
 
 fn respond(out: ResponseOutparam, response: HttpResponse) {
@@ -263,7 +276,15 @@ impl wasi::exports::http::incoming_handler::Guest for Http {
             } else {
                 engine.load(read_stdin())
             };
-            let result = result.and_then(|()| engine.handle(read_request(&request)));
+            let request = match read_request(&request) {
+                Ok(request) => request,
+                Err(message) => {
+                    Wasi.print(true, &message);
+                    ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some(message))));
+                    return;
+                }
+            };
+            let result = result.and_then(|()| engine.handle(request));
             match result {
                 Ok(response) => respond(out, response),
                 Err(message) => {
