@@ -509,11 +509,17 @@ impl Lifecycle {
         if self.bytes.load(Ordering::Relaxed) + PROMOTION_ESTIMATE > self.config.budget {
             return;
         }
+        // Only a service in use now (a request within the last two sweeps):
+        // the score decays slowly, and a service demoted for being cold must
+        // not be promoted again at once.
+        let now = self.now_ms();
+        let recent = 2 * SWEEP_EVERY.as_millis() as u64;
         let candidate = loaded
             .iter()
             .filter(|s| {
                 let c = &s.code;
                 c.runtime == Runtime::JavaScript
+                    && now.saturating_sub(c.last_used.load(Ordering::Relaxed)) < recent
                     && !c.unpromotable.load(Ordering::Relaxed)
                     && c.score.load(Ordering::Relaxed) >= threshold
                     && c.current().is_some_and(|r| r.promoted.is_none())

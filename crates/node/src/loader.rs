@@ -86,7 +86,8 @@ impl Loader {
             Runtime::JavaScript => {
                 let engine = self.js_engine().await?;
                 let key = format!("js-{}", mote_js::engine_id());
-                let bundle = match self.store.compiled(sha, &key) {
+                let cached = self.read_cache(sha, &key).await;
+                let bundle = match cached {
                     Some(bundle) => Bytes::from(bundle),
                     None => {
                         let sources = Sources::decode(&source(&self.store)?)
@@ -167,6 +168,18 @@ impl Loader {
             .await
     }
 
+    /// The compiled-code cache's entry for `id` under `key`, read on a
+    /// blocking thread: loads happen on the request threads, and a read
+    /// that waits for the disk must not hold up their other requests.
+    async fn read_cache(&self, id: &str, key: &str) -> Option<Vec<u8>> {
+        let store = self.store.clone();
+        let (id, key) = (id.to_owned(), key.to_owned());
+        tokio::task::spawn_blocking(move || store.compiled(&id, &key))
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// The compiled component named `id` (a source's SHA-256, or a
     /// JavaScript snapshot) and the size of its compiled code, from the
     /// on-disk cache; or, on a miss, `wasm` compiled on a blocking thread
@@ -177,7 +190,7 @@ impl Loader {
         wasm: impl Future<Output = Result<Vec<u8>, LoadError>>,
     ) -> Result<(Component, u64), LoadError> {
         let key = self.sandbox.compatibility_key();
-        if let Some(code) = self.store.compiled(id, &key) {
+        if let Some(code) = self.read_cache(id, &key).await {
             // SAFETY: the cache is written only by this node, from
             // `Sandbox::precompile` of an engine with the same key.
             match unsafe { self.sandbox.load_precompiled(&code) } {
