@@ -1,4 +1,5 @@
-# Shared by the benchmark scripts (bench/js, bench/bindings): sourced, not run.
+# Shared by the benchmark scripts (bench/run, bench/js, bench/bindings,
+# bench/hostile): sourced, not run.
 #
 #   NAME=bench/xyz; source bench/lib.sh
 #
@@ -13,7 +14,7 @@ mkdir -p "$CACHE" "$ROOT/bench/results"
 WORKERD_VERSION=$(sed -n 's/^WORKERD_VERSION=//p' "$ROOT/bench/run")
 
 # One benchmark at a time on this machine (bench/run, bench/profile, bench/js,
-# bench/bindings): two at once would measure each other.
+# bench/bindings, bench/hostile): two at once would measure each other.
 exec 9>"$CACHE/bench.lock"
 if ! flock -n 9; then
     echo "another benchmark is running; waiting for it (up to 30 min)" >&2

@@ -65,16 +65,22 @@ def parse_wrk(path):
     for pct in ("50", "75", "90", "99"):
         m = re.search(rf"^\s*{pct}%\s+([\d.]+\w+)\s*$", text, re.M)
         run[f"p{pct}"] = duration_us(m.group(1)) if m else None
+    # The slowest request (wrk's "Thread Stats" line).
+    m = re.search(r"^\s*Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+\w+)", text, re.M)
+    run["max"] = duration_us(m.group(1)) if m else None
     t = run.get("ticks")
     if t and run["requests"]:
         run["server_us_per_req"] = t["server"] / t["hz"] * 1e6 / run["requests"]
         run["wrk_us_per_req"] = t["wrk"] / t["hz"] * 1e6 / run["requests"]
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    run["socket_errors"] = 0
     if m:
         c, r, w, t = map(int, m.groups())
+        run["socket_errors"] = c + r + w + t
         if c + r + w + t:
             run["errors"].append(f"socket errors: connect {c}, read {r}, write {w}, timeout {t}")
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    run["non2xx"] = int(m.group(1)) if m else 0
     if m and int(m.group(1)):
         run["errors"].append(f"{m.group(1)} non-2xx/3xx responses")
     if run["rps"] is None:
@@ -178,7 +184,7 @@ def med(values):
 
 def parse_args():
     """The command line every report script takes (bench/run's, bench/js's,
-    bench/bindings')."""
+    bench/bindings', bench/hostile's)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
