@@ -3,11 +3,11 @@
 
 use std::cell::RefCell;
 
-use wasi::io::streams::StreamError;
 use wasi::http::types::{
     ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
     Scheme,
 };
+use wasi::io::streams::StreamError;
 
 use crate::engine::{BindingKind, Engine, Host, HttpRequest, HttpResponse, KvOp, KvReply};
 use crate::outgoing;
@@ -244,10 +244,7 @@ fn respond(out: ResponseOutparam, response: HttpResponse) {
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
     {
-        let _ = fields.append(
-            "content-length",
-            response.body.len().to_string().as_bytes(),
-        );
+        let _ = fields.append("content-length", response.body.len().to_string().as_bytes());
     }
     let resp = OutgoingResponse::new(fields);
     let _ = resp.set_status_code(response.status);
