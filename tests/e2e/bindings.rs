@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Node, admin, http, write_app};
+use crate::harness::{Node, admin, get, get_json, http, write_app};
 
 /// A plain HTTP/1.1 server on 127.0.0.1 answering every request with
 /// `hello from upstream`; counts the connections it accepted.
@@ -158,17 +158,6 @@ fn other_app() -> tempfile::TempDir {
     )
     .unwrap();
     other
-}
-
-fn get(node: &Node, path: &str) -> (u16, String) {
-    let resp = http().get(node.url(path)).send().unwrap();
-    (resp.status().as_u16(), resp.text().unwrap())
-}
-
-fn get_json(node: &Node, path: &str) -> Value {
-    let (status, body) = get(node, path);
-    assert_eq!(status, 200, "{path}: {body}\n{}", node.logs());
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
 }
 
 /// Poll `path` until `done` holds for its JSON (bounded), for expirations.

@@ -215,6 +215,19 @@ pub fn http() -> reqwest::blocking::Client {
         .unwrap()
 }
 
+/// `GET path` on the data plane: status and body.
+pub fn get(node: &Node, path: &str) -> (u16, String) {
+    let resp = http().get(node.url(path)).send().unwrap();
+    (resp.status().as_u16(), resp.text().unwrap())
+}
+
+/// `GET path` on the data plane, which must answer 200 with JSON.
+pub fn get_json(node: &Node, path: &str) -> serde_json::Value {
+    let (status, body) = get(node, path);
+    assert_eq!(status, 200, "{path}: {body}\n{}", node.logs());
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
 /// A client that sends the node's admin token.
 pub fn admin(node: &Node) -> reqwest::blocking::Client {
     let mut headers = reqwest::header::HeaderMap::new();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Node, http};
+use crate::harness::{Node, get_json, http};
 
 fn js_app(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,12 +17,6 @@ fn js_app(name: &str) -> PathBuf {
 /// A node serving the API test app.
 fn api_node(data: &Path) -> Node {
     Node::start(data, &[&js_app("api")])
-}
-
-fn get_json(node: &Node, path: &str) -> Value {
-    let resp = http().get(node.url(path)).send().unwrap();
-    assert_eq!(resp.status(), 200, "{path}");
-    resp.json().unwrap()
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Node, admin, app_dir, hello_manifest, http};
+use crate::harness::{Node, admin, app_dir, get, get_json, hello_manifest, http};
 
 fn health(node: &Node) -> Value {
     http()
@@ -41,11 +41,6 @@ fn state(node: &Node, app: &str, svc: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-fn get(node: &Node, path: &str) -> (u16, String) {
-    let resp = http().get(node.url(path)).send().unwrap();
-    (resp.status().as_u16(), resp.text().unwrap())
 }
 
 /// Poll `cond` every 100 ms for up to `limit`; whether it became true.
@@ -220,12 +215,6 @@ fn js_app_dir(manifest: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
     dir
-}
-
-fn get_json(node: &Node, path: &str) -> Value {
-    let resp = http().get(node.url(path)).send().unwrap();
-    assert_eq!(resp.status(), 200, "{path}");
-    resp.json().unwrap()
 }
 
 fn set_secret(node: &Node, app: &str, name: &str, value: &str) {

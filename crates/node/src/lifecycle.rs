@@ -168,6 +168,38 @@ struct Promoted {
 }
 
 impl Ready {
+    /// Code holding `base_bytes` (and a promoted snapshot's, if any),
+    /// counted on `meter` from now until it is dropped.
+    fn new(
+        prepared: Prepared,
+        input: Option<Bytes>,
+        promoted: Option<Promoted>,
+        base_bytes: u64,
+        meter: Arc<AtomicU64>,
+    ) -> Ready {
+        let ready = Ready {
+            prepared,
+            input,
+            promoted,
+            base_bytes,
+            meter,
+            warm: Mutex::default(),
+        };
+        ready.meter.fetch_add(ready.bytes(), Ordering::Relaxed);
+        ready
+    }
+
+    /// The same code with `promoted` as its snapshot (or none).
+    fn with_promoted(&self, promoted: Option<Promoted>) -> Ready {
+        Ready::new(
+            self.prepared.clone(),
+            self.input.clone(),
+            promoted,
+            self.base_bytes,
+            self.meter.clone(),
+        )
+    }
+
     fn bytes(&self) -> u64 {
         self.base_bytes + self.promoted.as_ref().map_or(0, |p| p.bytes)
     }
@@ -229,12 +261,6 @@ impl Ready {
             .lock()
             .unwrap()
             .retain(|i| i.since.elapsed() < WARM_IDLE);
-    }
-
-    /// The linked code of the service (its component, or the shared
-    /// JavaScript engine).
-    pub fn prepared(&self) -> &Prepared {
-        &self.prepared
     }
 }
 
@@ -350,15 +376,13 @@ impl Lifecycle {
     }
 
     fn ready(&self, loaded: Loaded) -> Ready {
-        self.bytes.fetch_add(loaded.bytes, Ordering::Relaxed);
-        Ready {
-            prepared: loaded.prepared,
-            input: loaded.input,
-            promoted: None,
-            base_bytes: loaded.bytes,
-            meter: self.bytes.clone(),
-            warm: Mutex::default(),
-        }
+        Ready::new(
+            loaded.prepared,
+            loaded.input,
+            None,
+            loaded.bytes,
+            self.bytes.clone(),
+        )
     }
 
     /// The lifecycle state of code for source `sha`; `loaded` when the code
@@ -388,7 +412,7 @@ impl Lifecycle {
     }
 
     fn wake_if_over_budget(&self) {
-        if self.bytes.load(Ordering::Relaxed) > self.config.budget {
+        if self.over_budget() {
             self.wake.notify_one();
         }
     }
@@ -443,7 +467,7 @@ impl Lifecycle {
             }
             loaded.push(service);
         }
-        if self.bytes.load(Ordering::Relaxed) > self.config.budget {
+        if self.over_budget() {
             self.make_room(&mut loaded);
         }
         self.maybe_promote(&loaded);
@@ -487,15 +511,7 @@ impl Lifecycle {
         if current.promoted.is_none() {
             return;
         }
-        self.bytes.fetch_add(current.base_bytes, Ordering::Relaxed);
-        *slot = Some(Arc::new(Ready {
-            prepared: current.prepared.clone(),
-            input: current.input.clone(),
-            promoted: None,
-            base_bytes: current.base_bytes,
-            meter: self.bytes.clone(),
-            warm: Mutex::default(),
-        }));
+        *slot = Some(Arc::new(current.with_promoted(None)));
         drop(slot);
         self.demotions.fetch_add(1, Ordering::Relaxed);
         tracing::info!(app = %service.app, service = %service.name, version = service.version, "demoted: {why}");
@@ -551,20 +567,11 @@ impl Lifecycle {
                 let Some(current) = slot.as_ref().filter(|r| r.promoted.is_none()) else {
                     return;
                 };
-                self.bytes
-                    .fetch_add(current.base_bytes + loaded.bytes, Ordering::Relaxed);
-                *slot = Some(Arc::new(Ready {
-                    prepared: current.prepared.clone(),
-                    input: current.input.clone(),
-                    promoted: Some(Promoted {
-                        prepared: loaded.prepared,
-                        env_key: env_key(&env),
-                        bytes: loaded.bytes,
-                    }),
-                    base_bytes: current.base_bytes,
-                    meter: self.bytes.clone(),
-                    warm: Mutex::default(),
-                }));
+                *slot = Some(Arc::new(current.with_promoted(Some(Promoted {
+                    prepared: loaded.prepared,
+                    env_key: env_key(&env),
+                    bytes: loaded.bytes,
+                }))));
                 drop(slot);
                 self.promotions.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(

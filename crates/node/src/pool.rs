@@ -218,13 +218,9 @@ impl ServiceVersion {
                     self.queued.fetch_sub(1, Ordering::Relaxed);
                     return Err(overloaded());
                 }
-                let waited =
-                    tokio::time::timeout(QUEUE_WAIT, self.admission.clone().acquire_owned()).await;
+                let waited = acquire(&self.admission).await;
                 self.queued.fetch_sub(1, Ordering::Relaxed);
-                match waited {
-                    Ok(Ok(p)) => p,
-                    _ => return Err(overloaded()),
-                }
+                waited.ok_or_else(overloaded)?
             }
         };
         let node = self.shared.capacity.acquire(&self.app_share).await?;

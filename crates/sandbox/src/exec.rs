@@ -82,11 +82,6 @@ pub struct Warm {
 }
 
 impl Warm {
-    /// Requests it has served.
-    pub fn served(&self) -> u32 {
-        self.served
-    }
-
     /// Linear memory it holds, in bytes.
     pub fn memory(&self) -> u64 {
         self.store.data().limiter.used
