@@ -174,6 +174,34 @@ fn headers_semantics() {
     );
 }
 
+/// The shortcuts of the header checks (names remembered once checked,
+/// values without edge whitespace kept as they are) and the request's
+/// signal, made on first use, give the same answers as the long way.
+#[test]
+fn header_check_shortcuts_and_lazy_signal() {
+    let out = eval(
+        r#"
+        const r = [];
+        for (let i = 0; i < 2; i++) {
+          const h = new Headers();
+          h.append('X-Custom', '\t v 1 \t');
+          h.append('Content-Type', 'a');
+          r.push(JSON.stringify([...h]));
+          try { h.append('bad name', 'v'); } catch (e) { r.push(e.name); }
+          h.append('x-ok', 'v\r');
+          r.push(JSON.stringify(h.get('x-ok')));
+          try { h.append('x-ok', 'a\0b'); } catch (e) { r.push(e.name); }
+        }
+        try { new Response('x', { statusText: 'bad\n' }); } catch (e) { r.push(e.name); }
+        const q = new Request('https://h/');
+        r.push(q.signal === q.signal, q.signal.aborted, new Request(q).signal === q.signal);
+        return r.join('|');
+    "#,
+    );
+    let round = r#"[["content-type","a"],["x-custom","v 1"]]|TypeError|"v"|TypeError"#;
+    assert_eq!(out, format!("{round}|{round}|TypeError|true|false|true"));
+}
+
 #[test]
 fn response_bodies_and_constructors() {
     let out = eval(

@@ -1,17 +1,44 @@
 // Headers, Request, Response (Fetch standard semantics, bodies as bytes)
 // and fetch(), through the host (the service's `outbound` origins).
+//
+// Every request and response goes through these constructors, in a fresh
+// instance: the common path avoids regular-expression objects made per call
+// and remembers the header names it has checked (QuickJS interprets all of
+// this; see docs/design/js-tier.md).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const normalizeValue = (v) => String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+const EDGE_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+const BAD_VALUE = /[\0\r\n]/;
+const isWs = (c) => c === 32 || c === 9 || c === 10 || c === 13;
+// Leading and trailing HTTP whitespace removed (the value's own string when
+// there is none, the usual case).
+const normalizeValue = (v) => {
+  v = String(v);
+  if (v.length === 0 || (!isWs(v.charCodeAt(0)) && !isWs(v.charCodeAt(v.length - 1)))) return v;
+  EDGE_WS.lastIndex = 0;
+  return v.replace(EDGE_WS, '');
+};
+// Checked, lower-cased header names, by the name as given. Bounded: a
+// service setting endless distinct names only loses the shortcut.
+const checkedNames = new Map();
 const checkName = (n) => {
   n = String(n);
+  const known = checkedNames.get(n);
+  if (known !== undefined) return known;
   if (!TOKEN.test(n)) throw new TypeError(`Invalid header name: "${n}"`);
-  return n.toLowerCase();
+  const lower = n.toLowerCase();
+  if (checkedNames.size < 512) checkedNames.set(n, lower);
+  return lower;
 };
 const checkValue = (v) => {
   v = normalizeValue(v);
-  if (/[\0\r\n]/.test(v)) throw new TypeError(`Invalid header value: "${v}"`);
+  if (BAD_VALUE.test(v)) throw new TypeError(`Invalid header value: "${v}"`);
   return v;
 };
+// Names most requests and responses carry, checked once at start-up (the
+// node snapshots the engine after this) instead of in every instance.
+for (const n of ['host', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'authorization',
+  'cache-control', 'connection', 'content-length', 'content-type', 'cookie', 'set-cookie', 'location',
+  'origin', 'referer', 'x-forwarded-for', 'x-request-id', 'Content-Type', 'Authorization']) checkName(n);
 
 class Headers {
   #list = []; // [lowercase name, value], in insertion order
@@ -113,6 +140,7 @@ function mixBody(C) {
 M.bodyBytes = (obj) => bodies.get(obj).bytes;
 
 const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH'];
+const FORBIDDEN_METHODS = ['CONNECT', 'TRACE', 'TRACK'];
 class Request {
   #method; #url; #headers; #signal; #redirect;
   constructor(input, init = {}) {
@@ -122,7 +150,7 @@ class Request {
       this.#method = input.#method;
       this.#url = input.#url;
       this.#headers = new Headers(input.#headers);
-      this.#signal = input.#signal;
+      this.#signal = input.signal;
       this.#redirect = input.#redirect;
       if (init.body === undefined) {
         const b = bodies.get(input);
@@ -136,14 +164,14 @@ class Request {
       this.#url = u.href;
       this.#method = 'GET';
       this.#headers = new Headers();
-      this.#signal = new AbortController().signal;
+      this.#signal = null; // made on first use: most handlers never look
       this.#redirect = 'follow';
     }
     if (init.method !== undefined) {
       const m = String(init.method);
       if (!TOKEN.test(m)) throw new TypeError(`Invalid method: "${m}"`);
       const up = m.toUpperCase();
-      if (['CONNECT', 'TRACE', 'TRACK'].includes(up)) throw new TypeError(`Forbidden method: "${m}"`);
+      if (FORBIDDEN_METHODS.includes(up)) throw new TypeError(`Forbidden method: "${m}"`);
       this.#method = METHODS.includes(up) ? up : m;
     }
     if (init.headers !== undefined) this.#headers = new Headers(init.headers);
@@ -162,7 +190,7 @@ class Request {
   get method() { return this.#method; }
   get url() { return this.#url; }
   get headers() { return this.#headers; }
-  get signal() { return this.#signal; }
+  get signal() { return this.#signal ??= new AbortController().signal; }
   get redirect() { return this.#redirect; }
   get cache() { return 'default'; }
   get credentials() { return 'same-origin'; }
@@ -186,6 +214,7 @@ class Request {
 mixBody(Request);
 
 const REDIRECTS = [301, 302, 303, 307, 308];
+const BAD_STATUS_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
 const NULL_BODY = [101, 103, 204, 205, 304];
 class Response {
   #status; #statusText; #headers; #type = 'default'; #url = '';
@@ -196,7 +225,7 @@ class Response {
       throw new RangeError(`The status provided (${init.status}) is outside the range [200, 599].`);
     }
     const statusText = init.statusText === undefined ? '' : String(init.statusText);
-    if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError('Invalid statusText');
+    if (statusText !== '' && BAD_STATUS_TEXT.test(statusText)) throw new TypeError('Invalid statusText');
     this.#status = status;
     this.#statusText = statusText;
     this.#headers = new Headers(init.headers);
