@@ -283,7 +283,7 @@ impl Prepared {
                     });
                 }
                 // Dropping the store ends any response body still streaming.
-                _ => drop(store),
+                _ => release(store).await,
             }
             completion
         };
@@ -344,6 +344,25 @@ impl Prepared {
 
 /// A fresh store for one run: WASI context (environment, stdin, bounded
 /// stdout/stderr), the memory limiter and the CPU meter, all from `inv`.
+/// Linear memory above which a finished instance is dropped on a blocking
+/// thread rather than on the thread that ran it.
+const RELEASE_ELSEWHERE_ABOVE: u64 = 64 << 20;
+
+/// Drop an instance that will not be reused. Returning its memory slot to
+/// the image means decommitting every page the guest touched: for a guest
+/// that grew to hundreds of MiB that takes milliseconds, which must not
+/// stall the data-plane thread and every connection it serves. The caller
+/// still waits for it, so the slot is free before the request's capacity
+/// is given back.
+async fn release(store: Store<Host>) {
+    if store.data().limiter.used <= RELEASE_ELSEWHERE_ABOVE {
+        return drop(store);
+    }
+    if let Err(e) = tokio::task::spawn_blocking(move || drop(store)).await {
+        tracing::warn!(error = %e, "dropping a large instance failed");
+    }
+}
+
 pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> Store<Host> {
     let limits = inv.limits;
     let stdout = LogPipe::new(inv.log_capacity);
