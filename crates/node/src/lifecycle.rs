@@ -36,8 +36,9 @@ use crate::registry::ServiceError;
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// A promoted service with no request for this long (or half the idle
-/// time, if shorter) is demoted.
-const DEMOTE_AFTER: Duration = Duration::from_secs(30);
+/// time, if shorter) is demoted. Long against the seconds of CPU a
+/// promotion costs: a busy service that pauses keeps its snapshot.
+const DEMOTE_AFTER: Duration = Duration::from_secs(120);
 
 /// Room a promotion is assumed to need (a per-service snapshot's compiled
 /// code and memory image), checked against the budget before starting one.
@@ -53,7 +54,9 @@ pub struct LifecycleConfig {
     pub budget: u64,
     /// A JavaScript service is promoted when its request score (requests
     /// over roughly the last 8 seconds, decaying) reaches this; 0 turns
-    /// promotion off (default 200: about 25 requests a second).
+    /// promotion off (default 1000: about 125 requests a second, where the
+    /// ~15 % a request saves repays the seconds of CPU a promotion costs
+    /// within minutes).
     pub promote_after: u32,
 }
 
@@ -62,7 +65,7 @@ impl Default for LifecycleConfig {
         LifecycleConfig {
             idle: Duration::from_secs(300),
             budget: 512 << 20,
-            promote_after: 200,
+            promote_after: 1000,
         }
     }
 }
