@@ -108,6 +108,25 @@ fn url_parsing_follows_whatwg_for_tricky_inputs() {
     assert_eq!(params["all"], json!(["1", "2"]));
 }
 
+/// A response body of several MiB, written out by the engine in the
+/// largest pieces the host takes, arrives whole and in order.
+#[test]
+fn a_large_response_body_arrives_byte_for_byte() {
+    let data = tempfile::tempdir().unwrap();
+    let node = api_node(data.path());
+    let n = 3 * (1 << 20) + 12_345;
+    let resp = http()
+        .get(node.url(&format!("/api/big?n={n}")))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", node.logs());
+    let body = resp.bytes().unwrap();
+    assert_eq!(body.len(), n);
+    if let Some(i) = (0..n).find(|&i| body[i] != (i % 251) as u8) {
+        panic!("byte {i} of {n} is {}, expected {}", body[i], i % 251);
+    }
+}
+
 #[test]
 fn encodings_digests_and_hmac_match_the_test_vectors() {
     let data = tempfile::tempdir().unwrap();

@@ -252,13 +252,29 @@ fn respond(out: ResponseOutparam, response: HttpResponse) {
     ResponseOutparam::set(out, Ok(resp));
     {
         let stream = body.write().expect("response stream");
-        for chunk in response.body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                return;
-            }
+        if write_all(&stream, &response.body).is_err() {
+            return;
         }
     }
     let _ = OutgoingBody::finish(body, None);
+}
+
+/// Write `data` in pieces as large as the host takes at once (up to a MiB,
+/// where `blocking-write-and-flush` takes at most 4 KiB: a big body is a few
+/// hundred host calls and chunks, not hundreds of thousands), then flush.
+fn write_all(stream: &wasi::io::streams::OutputStream, mut data: &[u8]) -> Result<(), StreamError> {
+    while !data.is_empty() {
+        let room = match stream.check_write()? {
+            0 => {
+                stream.subscribe().block();
+                continue;
+            }
+            n => usize::try_from(n).unwrap_or(usize::MAX).min(data.len()),
+        };
+        stream.write(&data[..room])?;
+        data = &data[room..];
+    }
+    stream.blocking_flush()
 }
 
 struct Http;

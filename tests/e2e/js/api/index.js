@@ -6,6 +6,14 @@ import pad from "tiny-pad";
 let requestsSeenByThisInstance = 0;
 
 const routes = {
+  // ?n=BYTES: a body of n bytes, byte i = i % 251 (a pattern no chunk
+  // boundary lines up with).
+  big(req) {
+    const n = Number(new URL(req.url).searchParams.get("n"));
+    const body = new Uint8Array(n);
+    for (let i = 0; i < n; i++) body[i] = i % 251;
+    return new Response(body);
+  },
   // [[input, base?], ...] -> parsed components, or the error's name.
   async url(req) {
     const cases = await req.json();
