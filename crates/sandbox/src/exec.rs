@@ -342,8 +342,6 @@ impl Prepared {
     }
 }
 
-/// A fresh store for one run: WASI context (environment, stdin, bounded
-/// stdout/stderr), the memory limiter and the CPU meter, all from `inv`.
 /// Linear memory above which a finished instance is dropped on a blocking
 /// thread rather than on the thread that ran it.
 const RELEASE_ELSEWHERE_ABOVE: u64 = 64 << 20;
@@ -363,6 +361,8 @@ async fn release(store: Store<Host>) {
     }
 }
 
+/// A fresh store for one run: WASI context (environment, stdin, bounded
+/// stdout/stderr), the memory limiter and the CPU meter, all from `inv`.
 pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> Store<Host> {
     let limits = inv.limits;
     let stdout = LogPipe::new(inv.log_capacity);
