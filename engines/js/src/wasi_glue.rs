@@ -41,11 +41,7 @@ impl Host for Wasi {
         } else {
             wasi::cli::stdout::get_stdout()
         };
-        for chunk in bytes.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                break;
-            }
-        }
+        let _ = write_all(&stream, &bytes);
     }
     fn random(&self, buf: &mut [u8]) {
         let bytes = wasi::random::random::get_random_bytes(buf.len() as u64);
