@@ -29,7 +29,7 @@ impl Sandbox {
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
         let limits = inv.limits;
-        let mut store = new_store(&self.engine, &inv, self.tick);
+        let mut store = new_store(&self.engine, &inv, &self.clock);
         let run = async {
             let instance = self
                 .linker
@@ -70,7 +70,7 @@ impl Sandbox {
         let invalid = |e: wasmtime::Error| LoadError::Invalid(format!("{e:#}"));
         let (cx, instrumented) = wizer.instrument_component(wasm).map_err(invalid)?;
         let component = Component::new(&self.engine, &instrumented).map_err(invalid)?;
-        let mut store = new_store(&self.engine, &inv, self.tick);
+        let mut store = new_store(&self.engine, &inv, &self.clock);
         let run = async {
             let instance = self
                 .linker

@@ -13,17 +13,20 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 
+use crate::engine::Clock;
 use crate::grants::{Grants, Outgoing};
 use crate::host::{Host, InstanceLimits, MemoryLimiter};
 use crate::logs::{CapturedLogs, LogPipe};
-use crate::offload::{OFFLOAD_AFTER_TICKS, Offload};
+use crate::offload::{LongRuns, OFFLOAD_AFTER_TICKS, Offload, Turn, at_normal_priority};
 use crate::{Body, SandboxError};
 
 /// A component linked and ready to instantiate (one per service version).
 #[derive(Clone)]
 pub struct Prepared {
     pre: ProxyPre<Host>,
-    tick: Duration,
+    clock: Clock,
+    /// Whether this service's runs go long (shared by its clones).
+    long_runs: Arc<LongRuns>,
 }
 
 /// What one request runs with.
@@ -43,6 +46,10 @@ pub struct Invocation {
     /// How deep in a chain of service-binding calls this request is (0: a
     /// client's request).
     pub depth: u32,
+    /// Run on the sandbox's low-priority threads from the start (a request
+    /// of a tenant that crowds the others); otherwise a run moves there
+    /// only once it runs long, or starts there if its service's runs do.
+    pub low_priority: bool,
     /// How many requests one instance may serve (1: a fresh instance per
     /// request). Above 1, a run that finishes normally hands its instance
     /// back in [`Completion::instance`] while it has requests left.
@@ -59,6 +66,7 @@ impl Invocation {
             stdin: None,
             grants: Arc::default(),
             depth: 0,
+            low_priority: false,
             reuse: 1,
         }
     }
@@ -108,9 +116,12 @@ pub struct Completion {
     pub memory_refused: bool,
     /// Wall time from instantiation to the end of the handler.
     pub elapsed: Duration,
-    /// CPU time charged, in epoch ticks converted to time (an upper bound
-    /// with the tick's granularity).
+    /// CPU time charged: the epoch ticks that passed while the guest was
+    /// running, converted to time (an estimate with the tick's granularity).
     pub cpu: Duration,
+    /// Whether the guest ran, at least in part, on the sandbox's
+    /// low-priority threads for long-running guests.
+    pub offloaded: bool,
     /// The instance, for the next request, when reuse was asked for, the run
     /// finished normally, and it has requests left.
     pub instance: Option<Warm>,
@@ -145,14 +156,19 @@ impl CompletionHandle {
             memory_refused: false,
             elapsed: Duration::ZERO,
             cpu: Duration::ZERO,
+            offloaded: false,
             instance: None,
         })
     }
 }
 
 impl Prepared {
-    pub(crate) fn new(pre: ProxyPre<Host>, tick: Duration) -> Self {
-        Prepared { pre, tick }
+    pub(crate) fn new(pre: ProxyPre<Host>, clock: Clock) -> Self {
+        Prepared {
+            pre,
+            clock,
+            long_runs: Arc::default(),
+        }
     }
 
     /// The names of the interfaces and functions the component imports,
@@ -194,13 +210,14 @@ impl Prepared {
     ) -> (Result<http::Response<Body>, SandboxError>, CompletionHandle) {
         let limits = inv.limits;
         let reuse = inv.reuse;
+        let start_there = inv.low_priority || self.long_runs.start_there();
         let (mut store, proxy, served) = match warm {
             Some(w) => {
                 let mut store = w.store;
                 reset_store(&mut store, &inv);
                 (store, Some(w.proxy), w.served)
             }
-            None => (new_store(self.pre.engine(), &inv, self.tick), None, 0),
+            None => (new_store(self.pre.engine(), &inv, &self.clock), None, 0),
         };
 
         let (resp_tx, resp_rx) = oneshot::channel();
@@ -222,6 +239,7 @@ impl Prepared {
                     memory_refused: false,
                     elapsed: Duration::ZERO,
                     cpu: Duration::ZERO,
+                    offloaded: false,
                     instance: None,
                 };
                 return (
@@ -232,9 +250,10 @@ impl Prepared {
         };
 
         let memory_denied = store.data().limiter.denied.clone();
-        let long = store.data().long.clone();
+        let turn = store.data().turn.clone();
         let pre = self.pre.clone();
-        let tick = self.tick;
+        let tick = self.clock.tick;
+        let long_runs = self.long_runs.clone();
         let guest = async move {
             let start = Instant::now();
             let run = async {
@@ -268,8 +287,10 @@ impl Prepared {
                 memory_refused: host.limiter.was_denied(),
                 elapsed: start.elapsed(),
                 cpu: tick * host.cpu_ticks as u32,
+                offloaded: host.turn.moved(),
                 instance: None,
             };
+            long_runs.record(host.cpu_ticks >= OFFLOAD_AFTER_TICKS);
             // Kept only after a clean run, with requests left, and not
             // refused memory (an engine that caught its own out-of-memory
             // may be in a bad state).
@@ -293,8 +314,9 @@ impl Prepared {
         // no task is spawned and no other thread is woken. A guest still
         // running once its response head is out (streaming a body) goes on
         // in its own task. A guest that runs long moves to the sandbox's
-        // low-priority threads (`offload`).
-        let mut guest = Offload::new(guest, long);
+        // low-priority threads (`offload`), as does, from the start, one of
+        // a service whose runs go long.
+        let mut guest = Offload::new(guest, turn, start_there);
         let mut resp_rx = resp_rx;
         let (response, completion) = tokio::select! {
             biased;
@@ -349,21 +371,20 @@ const RELEASE_ELSEWHERE_ABOVE: u64 = 64 << 20;
 /// Drop an instance that will not be reused. Returning its memory slot to
 /// the image means decommitting every page the guest touched: for a guest
 /// that grew to hundreds of MiB that takes milliseconds, which must not
-/// stall the data-plane thread and every connection it serves. The caller
+/// stall the data-plane thread and every connection it serves, nor run on
+/// the low-priority threads (`offload::at_normal_priority`). The caller
 /// still waits for it, so the slot is free before the request's capacity
 /// is given back.
 async fn release(store: Store<Host>) {
     if store.data().limiter.used <= RELEASE_ELSEWHERE_ABOVE {
         return drop(store);
     }
-    if let Err(e) = tokio::task::spawn_blocking(move || drop(store)).await {
-        tracing::warn!(error = %e, "dropping a large instance failed");
-    }
+    at_normal_priority(move || drop(store)).await;
 }
 
 /// A fresh store for one run: WASI context (environment, stdin, bounded
 /// stdout/stderr), the memory limiter and the CPU meter, all from `inv`.
-pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> Store<Host> {
+pub(crate) fn new_store(engine: &Engine, inv: &Invocation, clock: &Clock) -> Store<Host> {
     let limits = inv.limits;
     let stdout = LogPipe::new(inv.log_capacity);
     let stderr = LogPipe::new(inv.log_capacity);
@@ -382,19 +403,24 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
         limiter: MemoryLimiter::new(limits.memory),
         cpu_ticks: 0,
         cpu_exceeded: false,
-        long: Arc::default(),
+        turn: Arc::new(Turn::new(clock.clone())),
         stdout,
         stderr,
     };
     let mut store = Store::new(engine, host);
     store.limiter(|h| &mut h.limiter);
-    let max_ticks = (limits.cpu.as_nanos() / tick.as_nanos().max(1)).max(1) as u64;
+    let max_ticks = (limits.cpu.as_nanos() / clock.tick.as_nanos().max(1)).max(1) as u64;
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let host = ctx.data_mut();
+        if !host.turn.ran_through_tick() {
+            // The epoch moved on while the guest waited (for I/O, a timer
+            // or its turn): not its CPU time.
+            return Ok(UpdateDeadline::Continue(1));
+        }
         host.cpu_ticks += 1;
         if host.cpu_ticks == OFFLOAD_AFTER_TICKS {
-            host.long.store(true, Ordering::Relaxed);
+            host.turn.set_long();
         }
         if host.cpu_ticks >= max_ticks {
             host.cpu_exceeded = true;
@@ -417,7 +443,7 @@ fn reset_store(store: &mut Store<Host>, inv: &Invocation) {
     host.limiter.denied.store(false, Ordering::Relaxed);
     host.cpu_ticks = 0;
     host.cpu_exceeded = false;
-    host.long.store(false, Ordering::Relaxed);
+    host.turn.reset();
     store.set_epoch_deadline(1);
 }
 

@@ -12,6 +12,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::grants::Outgoing;
 use crate::logs::LogPipe;
+use crate::offload::Turn;
 
 /// Limits that apply to one instance handling one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,9 +96,9 @@ pub(crate) struct Host {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) cpu_ticks: u64,
     pub(crate) cpu_exceeded: bool,
-    /// Set once the guest has run long enough to leave the request thread
-    /// (see `offload`).
-    pub(crate) long: Arc<AtomicBool>,
+    /// When the guest's current turn began, and whether it has run long
+    /// enough to leave the request thread (see `offload`).
+    pub(crate) turn: Arc<Turn>,
     pub(crate) stdout: LogPipe,
     pub(crate) stderr: LogPipe,
 }

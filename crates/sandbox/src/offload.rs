@@ -2,35 +2,149 @@
 //!
 //! A guest runs on the data-plane thread that accepted its request: most
 //! finish within a fraction of a millisecond, and nothing is handed between
-//! threads. A guest still running after two CPU ticks (at least one whole
-//! tick, 5 ms, of WebAssembly) is moved, at its next yield, to the sandbox's
-//! own threads ([`runtime`]), which run at a lower scheduling priority (nice
-//! 10). There it keeps its limits and its wall-clock deadline, but the
-//! kernel gives the request threads the CPU first, so an infinite loop, a
-//! memory bomb or a log flood in one service costs the others little
-//! latency: without this, each such guest took a 5 ms slice of its thread
-//! per turn, and a neighbour's request waited behind all of them at every
-//! step of its own (and its I/O was only looked at between slices).
+//! threads. A guest that has run through two CPU ticks (1 ms each by
+//! default) is moved, at its next yield, to the sandbox's own threads
+//! ([`Lanes`]), which run at the lowest scheduling priority (nice 19).
+//! There it keeps its limits and its wall-clock deadline, but the kernel
+//! gives the request threads the CPU first, so an infinite loop, a memory
+//! bomb or a log flood in one service costs the others little latency:
+//! without this, each such guest took a slice of its thread per turn, and a
+//! neighbour's request waited behind all of them at every step of its own
+//! (and its I/O was only looked at between slices).
+//!
+//! A service whose recent runs mostly went long ([`LongRuns`]) starts its
+//! next runs on those threads directly: a tenant whose every request burns a
+//! few milliseconds (deep recursion, say) would otherwise take its first
+//! ticks of every request on a request thread.
+//!
+//! Only a tick that passes while the guest is running is charged to it
+//! ([`Turn`]): a guest that waits (for a timer, a body, a service it called,
+//! or its turn on a busy thread) and is then resumed is not charged for the
+//! wait, so a request that awaits I/O many times is neither stopped by its
+//! CPU limit nor moved for it.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 
 use tokio::task::JoinHandle;
 
+use crate::engine::Clock;
+
 /// CPU ticks after which a guest is moved off the request thread.
 pub(crate) const OFFLOAD_AFTER_TICKS: u64 = 2;
 
-/// Niceness of the sandbox's threads (the request threads keep 0).
-const NICE: i32 = 10;
+/// Niceness of the sandbox's threads (the request threads keep 0): the
+/// lowest priority, so they get a CPU a request thread wants only for the
+/// kernel's smallest share.
+const NICE: i32 = 19;
 
-/// The sandbox's own threads for long-running guests: one per CPU, at a
-/// lower priority.
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-        tokio::runtime::Builder::new_multi_thread()
+/// What a guest's CPU meter (in its store) and its [`Offload`] share: the
+/// tick at which the guest's current turn on a thread began, and whether it
+/// has run long.
+pub(crate) struct Turn {
+    clock: Clock,
+    began: AtomicU64,
+    long: AtomicBool,
+    moved: AtomicBool,
+}
+
+impl Turn {
+    pub(crate) fn new(clock: Clock) -> Self {
+        Turn {
+            clock,
+            began: AtomicU64::new(0),
+            long: AtomicBool::new(false),
+            moved: AtomicBool::new(false),
+        }
+    }
+
+    /// The guest is about to run.
+    fn begin(&self) {
+        self.began.store(self.clock.now(), Ordering::Relaxed);
+    }
+
+    /// At an epoch deadline: whether a tick passed since the guest's turn
+    /// began (or since it was last charged), that is while it was running.
+    /// A store whose guest is not driven by an [`Offload`] is charged every
+    /// tick it sees.
+    pub(crate) fn ran_through_tick(&self) -> bool {
+        let now = self.clock.now();
+        self.began.swap(now, Ordering::Relaxed) < now
+    }
+
+    /// The guest has run long enough to leave the request thread.
+    pub(crate) fn set_long(&self) {
+        self.long.store(true, Ordering::Relaxed);
+    }
+
+    fn is_long(&self) -> bool {
+        self.long.load(Ordering::Relaxed)
+    }
+
+    /// Whether the guest ran, at least in part, on the sandbox's threads.
+    pub(crate) fn moved(&self) -> bool {
+        self.moved.load(Ordering::Relaxed)
+    }
+
+    /// For an instance that serves another request (warm reuse).
+    pub(crate) fn reset(&self) {
+        self.long.store(false, Ordering::Relaxed);
+        self.moved.store(false, Ordering::Relaxed);
+    }
+}
+
+/// How a service's recent runs went: each run that went long raises it,
+/// each short one lowers it (within 0..=[`LongRuns::MAX`]). While it is at
+/// least [`LongRuns::START_THERE_AT`], the service's runs start on the
+/// sandbox's threads; a few short runs bring it back.
+#[derive(Debug, Default)]
+pub(crate) struct LongRuns(AtomicU8);
+
+impl LongRuns {
+    const MAX: u8 = 4;
+    const START_THERE_AT: u8 = 2;
+
+    pub(crate) fn record(&self, long: bool) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(if long {
+                    (n + 1).min(Self::MAX)
+                } else {
+                    n.saturating_sub(1)
+                })
+            });
+    }
+
+    pub(crate) fn start_there(&self) -> bool {
+        self.0.load(Ordering::Relaxed) >= Self::START_THERE_AT
+    }
+}
+
+/// The sandbox's own threads for long-running guests (one per CPU, at the
+/// lowest priority), and one thread at normal priority for work that holds
+/// the kernel's memory-map lock (see [`at_normal_priority`]). Both are
+/// made by the first guest that moves, on its request thread: a thread
+/// inherits its creator's niceness, and only a privileged process may lower
+/// it again.
+struct Lanes {
+    long: tokio::runtime::Runtime,
+    normal: std::sync::mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn lanes() -> &'static Lanes {
+    static LANES: LazyLock<Lanes> = LazyLock::new(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        // If it cannot be started, `at_normal_priority` runs jobs in place.
+        let _ = std::thread::Builder::new()
+            .name("mote-release".into())
+            .spawn(move || rx.into_iter().for_each(|job| job()));
+        let long = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
             .thread_name("mote-long")
             .on_thread_start(|| {
@@ -40,20 +154,59 @@ fn runtime() -> &'static tokio::runtime::Runtime {
             })
             .enable_all()
             .build()
-            .expect("the sandbox's runtime for long-running guests")
+            .expect("the sandbox's runtime for long-running guests");
+        Lanes { long, normal: tx }
     });
-    &RUNTIME
+    &LANES
 }
 
-/// A guest's future that moves itself to [`runtime`] once `long` is set
-/// (by the guest's CPU meter) and the guest yields. Dropping it cancels the
-/// guest wherever it runs.
+/// Run `job` on a thread at normal priority and wait for it. For returning
+/// a large instance's memory: that holds the kernel's memory-map lock of
+/// the whole node for milliseconds, and on a low-priority thread the kernel
+/// would let it hold the lock while request threads, which need it too for
+/// their own instances, ran first (they would wait for the lock: a priority
+/// inversion measured at hundreds of milliseconds for a neighbour under a
+/// memory bomb).
+pub(crate) async fn at_normal_priority(job: impl FnOnce() + Send + 'static) {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        job();
+        let _ = done_tx.send(());
+    });
+    match lanes().normal.send(job) {
+        Ok(()) => {
+            let _ = done_rx.await;
+        }
+        Err(std::sync::mpsc::SendError(job)) => job(),
+    }
+}
+
+/// A guest's future that marks the start of each of its turns for the CPU
+/// meter.
+struct Metered<F> {
+    guest: Pin<Box<F>>,
+    turn: Arc<Turn>,
+}
+
+impl<F: Future> Future for Metered<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.turn.begin();
+        self.guest.as_mut().poll(cx)
+    }
+}
+
+/// A guest's future that moves itself to [`Lanes`] once its [`Turn`] is
+/// long (set by the guest's CPU meter, or up front for a service whose runs
+/// go long) and the guest yields. Dropping it cancels the guest wherever it
+/// runs.
 pub(crate) struct Offload<F: Future> {
     state: State<F>,
 }
 
 enum State<F: Future> {
-    Here(Pin<Box<F>>, Arc<AtomicBool>),
+    Here(Metered<F>),
     There(JoinHandle<F::Output>),
     Moving,
 }
@@ -63,9 +216,16 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    pub(crate) fn new(guest: F, long: Arc<AtomicBool>) -> Self {
+    /// `start_there`: move before the guest first runs.
+    pub(crate) fn new(guest: F, turn: Arc<Turn>, start_there: bool) -> Self {
+        if start_there {
+            turn.set_long();
+        }
         Offload {
-            state: State::Here(Box::pin(guest), long),
+            state: State::Here(Metered {
+                guest: Box::pin(guest),
+                turn,
+            }),
         }
     }
 }
@@ -80,16 +240,19 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         loop {
             match &mut self.state {
-                State::Here(guest, long) => {
-                    let poll = guest.as_mut().poll(cx);
-                    if poll.is_ready() || !long.load(Ordering::Relaxed) {
-                        return poll;
+                State::Here(guest) => {
+                    if !guest.turn.is_long() {
+                        let poll = Pin::new(&mut *guest).poll(cx);
+                        if poll.is_ready() || !guest.turn.is_long() {
+                            return poll;
+                        }
                     }
-                    let State::Here(guest, _) = std::mem::replace(&mut self.state, State::Moving)
+                    let State::Here(guest) = std::mem::replace(&mut self.state, State::Moving)
                     else {
                         unreachable!("matched above");
                     };
-                    self.state = State::There(runtime().spawn(guest));
+                    guest.turn.moved.store(true, Ordering::Relaxed);
+                    self.state = State::There(lanes().long.spawn(guest));
                 }
                 State::There(handle) => {
                     return Pin::new(handle).poll(cx).map(|done| match done {

@@ -103,6 +103,87 @@ async fn cpu_memory_and_wall_clock_limits_name_themselves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_ticks_spent_running_are_charged() {
+    let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
+    let limits = InstanceLimits {
+        cpu: Duration::from_millis(20),
+        ..InstanceLimits::default()
+    };
+    // 30 waits of 10 ms: the epoch moves on during each, and the guest is
+    // resumed 30 times, but it runs for well under a millisecond in all.
+    let (body, done) = call(&prepare(&sandbox, "slow"), "/?ms=10&times=30", limits).await;
+    assert_eq!(body.unwrap(), "done");
+    assert!(done.elapsed >= Duration::from_millis(300));
+    assert!(
+        done.cpu < Duration::from_millis(10),
+        "charged {:?}",
+        done.cpu
+    );
+    // Running is: 100 ms of spinning against a 20 ms limit.
+    let (body, done) = call(&prepare(&sandbox, "spin"), "/?ms=100", limits).await;
+    assert_eq!(body, Err(SandboxError::CpuLimit(Duration::from_millis(20))));
+    assert!(done.cpu >= Duration::from_millis(20), "{:?}", done.cpu);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_runs_move_off_the_request_thread_and_a_service_that_runs_long_starts_there() {
+    let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
+    let spin = prepare(&sandbox, "spin");
+    let limits = InstanceLimits::default();
+    let short = |spin| async move {
+        let (body, done) = call(spin, "/?ms=0", limits).await;
+        assert_eq!(body.unwrap(), "spun");
+        done.offloaded
+    };
+    // A short run stays on the thread that called it (a fresh service has
+    // no history; a slow debug build may take a tick now and then, so one
+    // of a few is enough).
+    let mut stayed = false;
+    for _ in 0..5 {
+        stayed |= !short(&spin).await;
+    }
+    assert!(stayed, "every short run was moved");
+    // A run of 20 ms moves.
+    for _ in 0..3 {
+        let (body, done) = call(&spin, "/?ms=20", limits).await;
+        assert_eq!(body.unwrap(), "spun");
+        assert!(done.offloaded, "a 20 ms run stayed on the request thread");
+    }
+    // After a few long runs, the service's next run starts there even if it
+    // is short, and short runs bring the service back.
+    assert!(
+        short(&spin).await,
+        "the service's long runs were not remembered"
+    );
+    let mut back = false;
+    for _ in 0..10 {
+        back = !short(&spin).await;
+        if back {
+            break;
+        }
+    }
+    assert!(back, "short runs did not bring the service back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_low_priority_invocation_runs_off_the_request_thread_from_the_start() {
+    let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
+    let hello = prepare(&sandbox, "hello");
+    let req = || {
+        http::Request::get("http://localhost/")
+            .body(empty_body())
+            .unwrap()
+    };
+    let mut inv = Invocation::new(InstanceLimits::default());
+    inv.low_priority = true;
+    let (resp, done) = hello.handle(req(), inv).await;
+    assert_eq!(resp.unwrap().status(), 200);
+    let done = done.wait().await;
+    assert_eq!(done.outcome, Outcome::Finished);
+    assert!(done.offloaded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traps_and_output_are_reported() {
     let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
     let (body, done) = call(&prepare(&sandbox, "trap"), "/", InstanceLimits::default()).await;

@@ -1,18 +1,25 @@
-//! `spin`: burns CPU forever and never answers. The host's CPU deadline
-//! (epoch interruption) must stop it.
+//! `spin`: burns CPU and never answers; with `?ms=N` it burns CPU for N
+//! milliseconds of wall time and then answers "spun". The host's CPU
+//! deadline (epoch interruption) must stop the first kind.
 
+use mote_guest_common::{path_with_query, query_u64, respond_text};
+use wasi::clocks::monotonic_clock::now;
 use wasi::exports::http::incoming_handler::Guest;
 use wasi::http::types::{IncomingRequest, ResponseOutparam};
 
 struct Spin;
 
 impl Guest for Spin {
-    fn handle(_request: IncomingRequest, _out: ResponseOutparam) {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let ms = query_u64(&path_with_query(&request), "ms", u64::MAX);
+        let until = now().saturating_add(ms.saturating_mul(1_000_000));
         let mut x = 0u64;
-        loop {
-            // `black_box` keeps the loop (and its work) from being optimised away.
-            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        while now() < until {
+            for _ in 0..1000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
         }
+        respond_text(out, 200, "spun");
     }
 }
 
