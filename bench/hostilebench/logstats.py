@@ -5,8 +5,8 @@ log (one phase of the benchmark), as JSON on stdout.
     logstats.py LOG START END
 
 Per app: the requests' statuses, their wall-clock duration and charged CPU
-time (`duration_ms`, `cpu_ms` of the node's per-request lines) and the
-outcomes; plus every line at WARN or ERROR level (counted, a few kept), any
+time (`duration_ms`, `cpu_ms` of the node's per-request lines), how many
+ran on the sandbox's low-priority threads (`offloaded`) and the outcomes; plus every line at WARN or ERROR level (counted, a few kept), any
 panic, and the node's own INFO lines (the first few).
 """
 
@@ -16,7 +16,7 @@ import statistics
 import sys
 
 REQ = re.compile(r' INFO mote::request: app=(\S+) service=(\S+) .*? status=(\d+) duration_ms="([\d.]+)" '
-                 r'cpu_ms=(\d+) outcome=(.*?) stdout=')
+                 r'cpu_ms=(\d+) offloaded=(true|false) outcome=(.*?) stdout=')
 LEVEL = re.compile(r"^\S+\s+(WARN|ERROR)\s+(.*)$")
 
 
@@ -33,8 +33,10 @@ def main():
         line = raw.decode("utf-8", "replace")
         m = REQ.search(line)
         if m:
-            app, service, status, dur, cpu, outcome = m.groups()
-            a = apps.setdefault(app, {"statuses": {}, "duration_ms": [], "cpu_ms": [], "outcomes": {}})
+            app, service, status, dur, cpu, offloaded, outcome = m.groups()
+            a = apps.setdefault(app, {"statuses": {}, "duration_ms": [], "cpu_ms": [], "outcomes": {},
+                                      "offloaded": 0})
+            a["offloaded"] += offloaded == "true"
             a["statuses"][status] = a["statuses"].get(status, 0) + 1
             a["duration_ms"].append(float(dur))
             a["cpu_ms"].append(int(cpu))
@@ -60,6 +62,7 @@ def main():
             "duration_ms_max": d[-1],
             "cpu_ms_p50": statistics.median(c),
             "cpu_ms_max": c[-1],
+            "offloaded": a["offloaded"],
             "outcomes": dict(sorted(a["outcomes"].items(), key=lambda kv: -kv[1])[:5]),
         }
     json.dump(out, sys.stdout, indent=1)

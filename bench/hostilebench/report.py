@@ -225,7 +225,7 @@ def main():
     sec.append("")
     sec.append("| Attack (name in the notes) | what the attacker does (its limits) | attack client | how its requests or connections "
                "ended, all rounds (median time each took) | node's log of the attacker's requests: "
-               "wall time p50 / max, CPU charged p50 / max |")
+               "wall time p50 / max, CPU charged p50 / max, share run on the low-priority threads |")
     sec.append("|---|---|---|---|---|")
     for p in attacks:
         title, what = ATTACKS.get(p, (p, ""))
@@ -241,7 +241,8 @@ def main():
             n = sum(s["requests"] for s in ss)
             logtxt.append(f"{n:,} requests: {fmt_s(med(s['duration_ms_p50'] for s in ss) / 1000)} / "
                           f"{fmt_s(max(s['duration_ms_max'] for s in ss) / 1000)}, "
-                          f"{med(s['cpu_ms_p50'] for s in ss):.0f} ms / {max(s['cpu_ms_max'] for s in ss)} ms")
+                          f"{med(s['cpu_ms_p50'] for s in ss):.0f} ms / {max(s['cpu_ms_max'] for s in ss)} ms, "
+                          f"{100 * sum(s.get('offloaded', 0) for s in ss) / max(n, 1):.0f} %")
         sec.append(f"| {title} (`{p}`) | {what} | {client} | {outcomes_text(atk[p])} | {'; '.join(logtxt) or '—'} |")
     sec.append("")
 

@@ -265,6 +265,7 @@ impl DataPlane {
         let req = Request::from_parts(parts, body.boxed_unsync());
 
         let mut invocation = service.invocation(service.environment(), depth);
+        invocation.low_priority = slot.crowding;
         let checkout = slot.ready().for_request(&invocation.env);
         invocation.stdin = checkout.stdin;
         let env_key = checkout.env_key;
@@ -394,7 +395,7 @@ fn log_request(
     completion: Option<&Completion>,
 ) {
     let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
-    let (outcome, stdout, stderr, cpu_ms, log_dropped) = match completion {
+    let (outcome, stdout, stderr, cpu_ms, offloaded, log_dropped) = match completion {
         Some(c) => (
             match &c.outcome {
                 Outcome::Finished => "ok".to_string(),
@@ -403,9 +404,10 @@ fn log_request(
             c.logs.stdout.as_str(),
             c.logs.stderr.as_str(),
             c.cpu.as_millis() as u64,
+            c.offloaded,
             c.logs.dropped,
         ),
-        None => ("rejected".to_string(), "", "", 0, 0),
+        None => ("rejected".to_string(), "", "", 0, false, 0),
     };
     // Requests refused before they ran (overload, capacity) come in floods
     // when a service is attacked: at most a few lines a second of them, each
@@ -427,6 +429,8 @@ fn log_request(
         status,
         duration_ms = format!("{duration_ms:.3}"),
         cpu_ms,
+        // Ran (in part) on the sandbox's low-priority threads.
+        offloaded,
         outcome = %outcome,
         // Debug formatting escapes newlines: one request, one log line.
         stdout = ?stdout.trim_end(),

@@ -31,6 +31,11 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(1);
 /// also at most its concurrency).
 pub const MAX_IDLE_INSTANCES: u32 = 8;
 
+/// Requests in flight above which an app, while other apps have requests in
+/// flight too, runs its further requests at low priority (see
+/// [`Capacity::crowding`]).
+pub const CROWDING_ABOVE: u32 = 16;
+
 /// The node's instance capacity: one permit per instance a request may
 /// hold; and each app's share of it, so that no one app can take all of it
 /// (an eighth, at least one instance, is always left to the others).
@@ -73,6 +78,24 @@ impl Capacity {
         let share = Arc::new(Semaphore::new(self.per_app as usize));
         apps.insert(app.to_owned(), Arc::downgrade(&share));
         share
+    }
+
+    /// Whether an app holding `app_share` crowds the others: it has more
+    /// than [`CROWDING_ABOVE`] requests in flight while another app has one
+    /// too. Such an app's next request runs on the sandbox's low-priority
+    /// threads, so that a tenant's flood of cheap requests (each short, so
+    /// none of them would be moved for running long) takes the CPU the other
+    /// tenants leave, instead of queueing them behind it on the request
+    /// threads. Alone on the node, an app keeps the request threads however
+    /// busy it is.
+    pub(crate) fn crowding(&self, app_share: &Semaphore) -> bool {
+        let app = self
+            .per_app
+            .saturating_sub(app_share.available_permits() as u32);
+        let node = self
+            .size
+            .saturating_sub(self.permits.available_permits() as u32);
+        app > CROWDING_ABOVE && node > app
     }
 
     async fn acquire(
@@ -133,6 +156,9 @@ pub struct Slot {
     _service: OwnedSemaphorePermit,
     /// Idle reused instances the service may keep.
     keep: usize,
+    /// Whether the app crowded the others when this request was admitted
+    /// ([`Capacity::crowding`]).
+    pub crowding: bool,
 }
 
 impl Slot {
@@ -224,6 +250,7 @@ impl ServiceVersion {
             }
         };
         let node = self.shared.capacity.acquire(&self.app_share).await?;
+        let crowding = self.shared.capacity.crowding(&self.app_share);
         let in_use = self
             .code
             .enter(self)
@@ -235,6 +262,7 @@ impl ServiceVersion {
             node,
             _service: service,
             keep: limits.concurrency.min(MAX_IDLE_INSTANCES) as usize,
+            crowding,
         })
     }
 
@@ -266,10 +294,35 @@ impl ServiceVersion {
             stdin: None,
             grants: self.grants.clone(),
             depth,
+            low_priority: false,
             reuse: match self.spec.instance {
                 Instance::PerRequest => 1,
                 Instance::Reuse(n) => n,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_app_crowds_the_others_only_while_they_have_requests_too() {
+        let capacity = Capacity::new(100);
+        let (a, b) = (capacity.app_share("a"), capacity.app_share("b"));
+        let mut held = Vec::new();
+        for _ in 0..=CROWDING_ABOVE {
+            held.push(capacity.acquire(&a).await.unwrap());
+        }
+        assert!(!capacity.crowding(&a), "alone on the node");
+        let other = capacity.acquire(&b).await.unwrap();
+        assert!(capacity.crowding(&a));
+        assert!(!capacity.crowding(&b));
+        drop(other);
+        assert!(!capacity.crowding(&a), "the other app is done");
+        held.pop();
+        let _other = capacity.acquire(&b).await.unwrap();
+        assert!(!capacity.crowding(&a), "not above the threshold");
     }
 }
