@@ -16,7 +16,7 @@ import statistics
 import sys
 
 REQ = re.compile(r' INFO mote::request: app=(\S+) service=(\S+) .*? status=(\d+) duration_ms="([\d.]+)" '
-                 r'cpu_ms=(\d+) offloaded=(true|false) outcome=(.*?) stdout=')
+                 r'cpu_ms="([\d.]+)" offloaded=(true|false) outcome=(.*?) stdout=')
 LEVEL = re.compile(r"^\S+\s+(WARN|ERROR)\s+(.*)$")
 
 
@@ -39,7 +39,7 @@ def main():
             a["offloaded"] += offloaded == "true"
             a["statuses"][status] = a["statuses"].get(status, 0) + 1
             a["duration_ms"].append(float(dur))
-            a["cpu_ms"].append(int(cpu))
+            a["cpu_ms"].append(float(cpu))
             o = outcome[:80]
             a["outcomes"][o] = a["outcomes"].get(o, 0) + 1
             continue

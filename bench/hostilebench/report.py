@@ -241,7 +241,7 @@ def main():
             n = sum(s["requests"] for s in ss)
             logtxt.append(f"{n:,} requests: {fmt_s(med(s['duration_ms_p50'] for s in ss) / 1000)} / "
                           f"{fmt_s(max(s['duration_ms_max'] for s in ss) / 1000)}, "
-                          f"{med(s['cpu_ms_p50'] for s in ss):.0f} ms / {max(s['cpu_ms_max'] for s in ss)} ms, "
+                          f"{med(s['cpu_ms_p50'] for s in ss):.1f} ms / {max(s['cpu_ms_max'] for s in ss):.0f} ms, "
                           f"{100 * sum(s.get('offloaded', 0) for s in ss) / max(n, 1):.0f} %")
         sec.append(f"| {title} (`{p}`) | {what} | {client} | {outcomes_text(atk[p])} | {'; '.join(logtxt) or '—'} |")
     sec.append("")

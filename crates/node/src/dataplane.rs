@@ -403,11 +403,11 @@ fn log_request(
             },
             c.logs.stdout.as_str(),
             c.logs.stderr.as_str(),
-            c.cpu.as_millis() as u64,
+            c.cpu.as_secs_f64() * 1000.0,
             c.offloaded,
             c.logs.dropped,
         ),
-        None => ("rejected".to_string(), "", "", 0, false, 0),
+        None => ("rejected".to_string(), "", "", 0.0, false, 0),
     };
     // Requests refused before they ran (overload, capacity) come in floods
     // when a service is attacked: at most a few lines a second of them, each
@@ -428,7 +428,7 @@ fn log_request(
         %path,
         status,
         duration_ms = format!("{duration_ms:.3}"),
-        cpu_ms,
+        cpu_ms = format!("{cpu_ms:.3}"),
         // Ran (in part) on the sandbox's low-priority threads.
         offloaded,
         outcome = %outcome,

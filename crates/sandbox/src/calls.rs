@@ -11,6 +11,7 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 use crate::engine::Sandbox;
 use crate::exec::{Invocation, failure, new_store};
 use crate::host::Host;
+use crate::offload::Metered;
 use crate::{LoadError, SandboxError};
 
 impl Sandbox {
@@ -29,7 +30,8 @@ impl Sandbox {
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
         let limits = inv.limits;
-        let mut store = new_store(&self.engine, &inv, &self.clock);
+        let mut store = new_store(&self.engine, &inv, self.tick);
+        let turn = store.data().turn.clone();
         let run = async {
             let instance = self
                 .linker
@@ -43,7 +45,7 @@ impl Sandbox {
                 .await
                 .map_err(|e| (e, false))
         };
-        match tokio::time::timeout(limits.timeout, run).await {
+        match tokio::time::timeout(limits.timeout, Metered::new(run, turn)).await {
             Err(_elapsed) => Err(SandboxError::Timeout(limits.timeout)),
             Ok(Ok(results)) => Ok(results),
             Ok(Err((e, instantiating))) => Err(failure(store.data(), &limits, &e, instantiating)),
@@ -70,7 +72,8 @@ impl Sandbox {
         let invalid = |e: wasmtime::Error| LoadError::Invalid(format!("{e:#}"));
         let (cx, instrumented) = wizer.instrument_component(wasm).map_err(invalid)?;
         let component = Component::new(&self.engine, &instrumented).map_err(invalid)?;
-        let mut store = new_store(&self.engine, &inv, &self.clock);
+        let mut store = new_store(&self.engine, &inv, self.tick);
+        let turn = store.data().turn.clone();
         let run = async {
             let instance = self
                 .linker
@@ -80,7 +83,7 @@ impl Sandbox {
             func.call_async(&mut store, ()).await?;
             Ok::<_, wasmtime::Error>(instance)
         };
-        let instance = match tokio::time::timeout(limits.timeout, run).await {
+        let instance = match tokio::time::timeout(limits.timeout, Metered::new(run, turn)).await {
             Err(_elapsed) => {
                 return Err(LoadError::Invalid(format!(
                     "`{init}` did not finish within {:?}",

@@ -3,7 +3,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -22,8 +22,8 @@ pub struct SandboxConfig {
     pub max_instances: u32,
     /// The largest memory any one instance may be given (the pool's slot size).
     pub max_memory: u64,
-    /// Epoch tick: the granularity of CPU-time accounting, and how often a
-    /// running guest yields its thread.
+    /// Epoch tick: how often a running guest's CPU time is checked against
+    /// its limit, and how often it yields its thread.
     pub tick: Duration,
     /// Use the pooling allocator when it can be set up (`false` forces on-demand).
     pub pooling: bool,
@@ -63,22 +63,6 @@ impl Drop for Ticker {
     }
 }
 
-/// The CPU meter's clock: the epoch tick, and how many ticks have passed
-/// (the ticker advances the count together with the engine's epoch, so a
-/// store can tell whether a tick passed while its guest was running).
-#[derive(Clone)]
-pub(crate) struct Clock {
-    pub(crate) tick: Duration,
-    ticks: Arc<AtomicU64>,
-}
-
-impl Clock {
-    /// Ticks so far.
-    pub(crate) fn now(&self) -> u64 {
-        self.ticks.load(Ordering::Relaxed)
-    }
-}
-
 /// The node's one Wasmtime engine, its linker and its epoch ticker.
 /// Cloning is cheap and shares all three.
 #[derive(Clone)]
@@ -86,7 +70,7 @@ pub struct Sandbox {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<Host>,
     allocator: AllocatorKind,
-    pub(crate) clock: Clock,
+    pub(crate) tick: Duration,
     max_memory: u64,
     _ticker: Arc<Ticker>,
 }
@@ -166,22 +150,15 @@ impl Sandbox {
         crate::grants::add_to_linker(&mut linker)?;
 
         let stop = Arc::new(AtomicBool::new(false));
-        let clock = Clock {
-            tick: cfg.tick,
-            ticks: Arc::default(),
-        };
         let thread = {
             let engine = engine.clone();
             let stop = stop.clone();
-            let clock = clock.clone();
+            let tick = cfg.tick;
             std::thread::Builder::new()
                 .name("mote-epoch".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(clock.tick);
-                        // The count first: a guest stopped at the new epoch
-                        // must see that a tick passed.
-                        clock.ticks.fetch_add(1, Ordering::Relaxed);
+                        std::thread::sleep(tick);
                         engine.increment_epoch();
                     }
                 })
@@ -192,7 +169,7 @@ impl Sandbox {
             engine,
             linker,
             allocator,
-            clock,
+            tick: cfg.tick,
             max_memory: cfg.max_memory,
             _ticker: Arc::new(Ticker {
                 stop,
@@ -262,7 +239,7 @@ impl Sandbox {
             .instantiate_pre(component)
             .map_err(|e| LoadError::NotAProxy(first_line(&e)))?;
         let pre = ProxyPre::new(pre).map_err(|e| LoadError::NotAProxy(first_line(&e)))?;
-        Ok(Prepared::new(pre, self.clock.clone()))
+        Ok(Prepared::new(pre, self.tick))
     }
 }
 

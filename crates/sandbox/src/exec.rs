@@ -13,7 +13,6 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 
-use crate::engine::Clock;
 use crate::grants::{Grants, Outgoing};
 use crate::host::{Host, InstanceLimits, MemoryLimiter};
 use crate::logs::{CapturedLogs, LogPipe};
@@ -24,7 +23,7 @@ use crate::{Body, SandboxError};
 #[derive(Clone)]
 pub struct Prepared {
     pre: ProxyPre<Host>,
-    clock: Clock,
+    tick: Duration,
     /// Whether this service's runs go long (shared by its clones).
     long_runs: Arc<LongRuns>,
 }
@@ -116,8 +115,8 @@ pub struct Completion {
     pub memory_refused: bool,
     /// Wall time from instantiation to the end of the handler.
     pub elapsed: Duration,
-    /// CPU time charged: the epoch ticks that passed while the guest was
-    /// running, converted to time (an estimate with the tick's granularity).
+    /// CPU time the guest used: its thread's CPU time while it ran (the
+    /// limit is checked against it at every tick).
     pub cpu: Duration,
     /// Whether the guest ran, at least in part, on the sandbox's
     /// low-priority threads for long-running guests.
@@ -163,10 +162,10 @@ impl CompletionHandle {
 }
 
 impl Prepared {
-    pub(crate) fn new(pre: ProxyPre<Host>, clock: Clock) -> Self {
+    pub(crate) fn new(pre: ProxyPre<Host>, tick: Duration) -> Self {
         Prepared {
             pre,
-            clock,
+            tick,
             long_runs: Arc::default(),
         }
     }
@@ -217,7 +216,7 @@ impl Prepared {
                 reset_store(&mut store, &inv);
                 (store, Some(w.proxy), w.served)
             }
-            None => (new_store(self.pre.engine(), &inv, &self.clock), None, 0),
+            None => (new_store(self.pre.engine(), &inv, self.tick), None, 0),
         };
 
         let (resp_tx, resp_rx) = oneshot::channel();
@@ -252,7 +251,6 @@ impl Prepared {
         let memory_denied = store.data().limiter.denied.clone();
         let turn = store.data().turn.clone();
         let pre = self.pre.clone();
-        let tick = self.clock.tick;
         let long_runs = self.long_runs.clone();
         let guest = async move {
             let start = Instant::now();
@@ -286,7 +284,7 @@ impl Prepared {
                 logs: CapturedLogs::collect(&host.stdout, &host.stderr),
                 memory_refused: host.limiter.was_denied(),
                 elapsed: start.elapsed(),
-                cpu: tick * host.cpu_ticks as u32,
+                cpu: host.turn.cpu(),
                 offloaded: host.turn.moved(),
                 instance: None,
             };
@@ -314,8 +312,8 @@ impl Prepared {
         // no task is spawned and no other thread is woken. A guest still
         // running once its response head is out (streaming a body) goes on
         // in its own task. A guest that runs long moves to the sandbox's
-        // low-priority threads (`offload`), as does, from the start, one of
-        // a service whose runs go long.
+        // low-priority threads (`offload`); a run of a service whose runs go
+        // long, or one asked to (`inv.low_priority`), starts there.
         let mut guest = Offload::new(guest, turn, start_there);
         let mut resp_rx = resp_rx;
         let (response, completion) = tokio::select! {
@@ -384,7 +382,7 @@ async fn release(store: Store<Host>) {
 
 /// A fresh store for one run: WASI context (environment, stdin, bounded
 /// stdout/stderr), the memory limiter and the CPU meter, all from `inv`.
-pub(crate) fn new_store(engine: &Engine, inv: &Invocation, clock: &Clock) -> Store<Host> {
+pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> Store<Host> {
     let limits = inv.limits;
     let stdout = LogPipe::new(inv.log_capacity);
     let stderr = LogPipe::new(inv.log_capacity);
@@ -403,23 +401,25 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, clock: &Clock) -> Sto
         limiter: MemoryLimiter::new(limits.memory),
         cpu_ticks: 0,
         cpu_exceeded: false,
-        turn: Arc::new(Turn::new(clock.clone())),
+        turn: Arc::new(Turn::new()),
         stdout,
         stderr,
     };
     let mut store = Store::new(engine, host);
     store.limiter(|h| &mut h.limiter);
-    let max_ticks = (limits.cpu.as_nanos() / clock.tick.as_nanos().max(1)).max(1) as u64;
+    let tick_ns = tick.as_nanos().max(1);
+    let max_ticks = (limits.cpu.as_nanos() / tick_ns).max(1) as u64;
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let host = ctx.data_mut();
-        if !host.turn.ran_through_tick() {
-            // The epoch moved on while the guest waited (for I/O, a timer
-            // or its turn): not its CPU time.
+        let ticks = (host.turn.cpu().as_nanos() / tick_ns) as u64;
+        if ticks <= host.cpu_ticks {
+            // Less than a tick of CPU since the last one: the guest waited
+            // (for I/O, a timer or its turn) or its thread was preempted.
             return Ok(UpdateDeadline::Continue(1));
         }
-        host.cpu_ticks += 1;
-        if host.cpu_ticks == OFFLOAD_AFTER_TICKS {
+        host.cpu_ticks = ticks;
+        if host.cpu_ticks >= OFFLOAD_AFTER_TICKS {
             host.turn.set_long();
         }
         if host.cpu_ticks >= max_ticks {

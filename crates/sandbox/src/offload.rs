@@ -2,8 +2,8 @@
 //!
 //! A guest runs on the data-plane thread that accepted its request: most
 //! finish within a fraction of a millisecond, and nothing is handed between
-//! threads. A guest that has run through two CPU ticks (1 ms each by
-//! default) is moved, at its next yield, to the sandbox's own threads
+//! threads. A guest that has used a millisecond of CPU time (one tick) is
+//! moved, at its next yield, to the sandbox's own threads
 //! ([`Lanes`]), which run at the lowest scheduling priority (nice 19).
 //! There it keeps its limits and its wall-clock deadline, but the kernel
 //! gives the request threads the CPU first, so an infinite loop, a memory
@@ -17,24 +17,25 @@
 //! few milliseconds (deep recursion, say) would otherwise take its first
 //! ticks of every request on a request thread.
 //!
-//! Only a tick that passes while the guest is running is charged to it
-//! ([`Turn`]): a guest that waits (for a timer, a body, a service it called,
-//! or its turn on a busy thread) and is then resumed is not charged for the
-//! wait, so a request that awaits I/O many times is neither stopped by its
-//! CPU limit nor moved for it.
+//! A guest's CPU time is its thread's CPU time during its turns ([`Turn`]):
+//! a guest that waits (for a timer, a body, a service it called, or its turn
+//! on a busy thread), or whose thread the kernel preempts, is not charged
+//! for it; so a request that awaits I/O many times is neither stopped by its
+//! CPU limit nor moved for it, and a short request is not moved because its
+//! thread was preempted (which on a loaded machine sent well-behaved
+//! requests to the back of the low-priority queue).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::engine::Clock;
-
 /// CPU ticks after which a guest is moved off the request thread.
-pub(crate) const OFFLOAD_AFTER_TICKS: u64 = 2;
+pub(crate) const OFFLOAD_AFTER_TICKS: u64 = 1;
 
 /// Niceness of the sandbox's threads (the request threads keep 0): the
 /// lowest priority, so they get a CPU a request thread wants only for the
@@ -42,37 +43,58 @@ pub(crate) const OFFLOAD_AFTER_TICKS: u64 = 2;
 const NICE: i32 = 19;
 
 /// What a guest's CPU meter (in its store) and its [`Offload`] share: the
-/// tick at which the guest's current turn on a thread began, and whether it
-/// has run long.
+/// CPU time the guest has used, measured with the running thread's own CPU
+/// clock around each of its turns (each poll of its future), and whether it
+/// has run long. Time the thread spent waiting, or preempted by the kernel
+/// for another thread, is not the guest's.
 pub(crate) struct Turn {
-    clock: Clock,
+    /// The thread's CPU time when the current turn began (ns).
     began: AtomicU64,
+    /// CPU time of the turns that ended (ns).
+    used: AtomicU64,
     long: AtomicBool,
     moved: AtomicBool,
 }
 
+/// The calling thread's CPU time (ns).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes the calling thread's CPU clock into `ts`.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
 impl Turn {
-    pub(crate) fn new(clock: Clock) -> Self {
+    pub(crate) fn new() -> Self {
         Turn {
-            clock,
             began: AtomicU64::new(0),
+            used: AtomicU64::new(0),
             long: AtomicBool::new(false),
             moved: AtomicBool::new(false),
         }
     }
 
-    /// The guest is about to run.
+    /// The guest is about to run on this thread.
     fn begin(&self) {
-        self.began.store(self.clock.now(), Ordering::Relaxed);
+        self.began.store(thread_cpu_ns(), Ordering::Relaxed);
     }
 
-    /// At an epoch deadline: whether a tick passed since the guest's turn
-    /// began (or since it was last charged), that is while it was running.
-    /// A store whose guest is not driven by an [`Offload`] is charged every
-    /// tick it sees.
-    pub(crate) fn ran_through_tick(&self) -> bool {
-        let now = self.clock.now();
-        self.began.swap(now, Ordering::Relaxed) < now
+    /// The guest's turn on this thread has ended.
+    fn end(&self) {
+        let ran = thread_cpu_ns().saturating_sub(self.began.load(Ordering::Relaxed));
+        self.used.fetch_add(ran, Ordering::Relaxed);
+    }
+
+    /// CPU time the guest has used so far, this turn included. Called
+    /// from the guest's own turn (its CPU meter, or its future's end).
+    pub(crate) fn cpu(&self) -> Duration {
+        let this_turn = thread_cpu_ns().saturating_sub(self.began.load(Ordering::Relaxed));
+        Duration::from_nanos(self.used.load(Ordering::Relaxed) + this_turn)
     }
 
     /// The guest has run long enough to leave the request thread.
@@ -91,6 +113,7 @@ impl Turn {
 
     /// For an instance that serves another request (warm reuse).
     pub(crate) fn reset(&self) {
+        self.used.store(0, Ordering::Relaxed);
         self.long.store(false, Ordering::Relaxed);
         self.moved.store(false, Ordering::Relaxed);
     }
@@ -181,11 +204,21 @@ pub(crate) async fn at_normal_priority(job: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// A guest's future that marks the start of each of its turns for the CPU
-/// meter.
-struct Metered<F> {
+/// A guest's future, measured turn by turn for its CPU meter. Every future
+/// that runs a guest must be driven through one: the meter reads only the
+/// turns it measured.
+pub(crate) struct Metered<F> {
     guest: Pin<Box<F>>,
     turn: Arc<Turn>,
+}
+
+impl<F> Metered<F> {
+    pub(crate) fn new(guest: F, turn: Arc<Turn>) -> Self {
+        Metered {
+            guest: Box::pin(guest),
+            turn,
+        }
+    }
 }
 
 impl<F: Future> Future for Metered<F> {
@@ -193,7 +226,9 @@ impl<F: Future> Future for Metered<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         self.turn.begin();
-        self.guest.as_mut().poll(cx)
+        let poll = self.guest.as_mut().poll(cx);
+        self.turn.end();
+        poll
     }
 }
 
@@ -222,10 +257,7 @@ where
             turn.set_long();
         }
         Offload {
-            state: State::Here(Metered {
-                guest: Box::pin(guest),
-                turn,
-            }),
+            state: State::Here(Metered::new(guest, turn)),
         }
     }
 }

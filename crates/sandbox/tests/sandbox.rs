@@ -103,26 +103,40 @@ async fn cpu_memory_and_wall_clock_limits_name_themselves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_ticks_spent_running_are_charged() {
+async fn only_cpu_time_spent_running_is_charged() {
     let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
     let limits = InstanceLimits {
-        cpu: Duration::from_millis(20),
+        cpu: Duration::from_millis(100),
         ..InstanceLimits::default()
     };
-    // 30 waits of 10 ms: the epoch moves on during each, and the guest is
-    // resumed 30 times, but it runs for well under a millisecond in all.
-    let (body, done) = call(&prepare(&sandbox, "slow"), "/?ms=10&times=30", limits).await;
+    // 200 waits of 2 ms: ticks pass during each, and the guest is resumed
+    // 200 times, but it runs (instantiation included) for far less than
+    // its 100 ms limit, even in a debug build.
+    let (body, done) = call(&prepare(&sandbox, "slow"), "/?ms=2&times=200", limits).await;
     assert_eq!(body.unwrap(), "done");
-    assert!(done.elapsed >= Duration::from_millis(300));
+    assert!(done.elapsed >= Duration::from_millis(400));
     assert!(
-        done.cpu < Duration::from_millis(10),
+        done.cpu < Duration::from_millis(100),
         "charged {:?}",
         done.cpu
     );
-    // Running is: 100 ms of spinning against a 20 ms limit.
-    let (body, done) = call(&prepare(&sandbox, "spin"), "/?ms=100", limits).await;
+    let limits = InstanceLimits {
+        cpu: Duration::from_millis(20),
+        ..limits
+    };
+    // Running is: 100 ms of spinning against a 20 ms limit; and what is
+    // charged is what ran, not a whole number of ticks.
+    let spin = prepare(&sandbox, "spin");
+    let (body, done) = call(&spin, "/?ms=100", limits).await;
     assert_eq!(body, Err(SandboxError::CpuLimit(Duration::from_millis(20))));
     assert!(done.cpu >= Duration::from_millis(20), "{:?}", done.cpu);
+    let (body, done) = call(&spin, "/?ms=5", limits).await;
+    assert_eq!(body.unwrap(), "spun");
+    assert!(
+        done.cpu > Duration::ZERO && done.cpu.as_nanos() % 1_000_000 != 0,
+        "{:?}",
+        done.cpu
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
