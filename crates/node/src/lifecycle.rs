@@ -40,10 +40,6 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// promotion costs: a busy service that pauses keeps its snapshot.
 const DEMOTE_AFTER: Duration = Duration::from_secs(120);
 
-/// The longest a load waits for the sweep to make room for it under the
-/// budget; then its code is counted anyway, and the next sweep catches up.
-const ROOM_WAIT: Duration = Duration::from_millis(100);
-
 /// Room a promotion is assumed to need (a per-service snapshot's compiled
 /// code and memory image), checked against the budget before starting one.
 const PROMOTION_ESTIMATE: u64 = 8 << 20;
@@ -125,8 +121,6 @@ pub struct Lifecycle {
     started: Instant,
     started_unix_ms: u64,
     bytes: Arc<AtomicU64>,
-    /// Bytes of loads waiting for room under the budget ([`Lifecycle::room_for`]).
-    pending: AtomicU64,
     loads: AtomicU64,
     idle_evictions: AtomicU64,
     budget_evictions: AtomicU64,
@@ -134,11 +128,8 @@ pub struct Lifecycle {
     demotions: AtomicU64,
     promotion_failures: AtomicU64,
     promoting: AtomicBool,
-    /// Wakes the sweep early (a load needs room, or took the node over its
-    /// budget).
+    /// Wakes the sweep early (a load took the node over its budget).
     wake: Notify,
-    /// Told at the end of each sweep.
-    swept: Notify,
 }
 
 /// An idle reused instance waits at most this long for its next request.
@@ -352,7 +343,6 @@ impl Lifecycle {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
             bytes: Arc::default(),
-            pending: AtomicU64::new(0),
             loads: AtomicU64::new(0),
             idle_evictions: AtomicU64::new(0),
             budget_evictions: AtomicU64::new(0),
@@ -361,7 +351,6 @@ impl Lifecycle {
             promotion_failures: AtomicU64::new(0),
             promoting: AtomicBool::new(false),
             wake: Notify::new(),
-            swept: Notify::new(),
         })
     }
 
@@ -485,35 +474,10 @@ impl Lifecycle {
             self.make_room(&mut loaded);
         }
         self.maybe_promote(&loaded);
-        self.swept.notify_waiters();
     }
 
-    /// Over the budget, counting the loads waiting for room.
     fn over_budget(&self) -> bool {
-        self.bytes.load(Ordering::Relaxed) + self.pending.load(Ordering::Relaxed)
-            > self.config.budget
-    }
-
-    /// Before code of `bytes` is counted: if it does not fit under the
-    /// budget, have the sweep unload the least recently used code first
-    /// (waiting at most [`ROOM_WAIT`]), so that a load does not take the
-    /// node over its budget until the next sweep. Code in use by a request
-    /// cannot be unloaded: with all of it busy, the load goes over.
-    async fn room_for(&self, bytes: u64) {
-        self.pending.fetch_add(bytes, Ordering::Relaxed);
-        let until = tokio::time::Instant::now() + ROOM_WAIT;
-        // A second sweep if the first had begun before this load asked.
-        for _ in 0..2 {
-            if !self.over_budget() {
-                break;
-            }
-            let swept = self.swept.notified();
-            self.wake.notify_one();
-            if tokio::time::timeout_at(until, swept).await.is_err() {
-                break;
-            }
-        }
-        self.pending.fetch_sub(bytes, Ordering::Relaxed);
+        self.bytes.load(Ordering::Relaxed) > self.config.budget
     }
 
     fn make_room(&self, loaded: &mut [Arc<ServiceVersion>]) {
@@ -699,7 +663,6 @@ impl Code {
         }
         let lifecycle = &self.lifecycle;
         let loaded = lifecycle.loader.load(&self.sha, None, self.runtime).await?;
-        lifecycle.room_for(loaded.bytes).await;
         let ready = Arc::new(lifecycle.ready(loaded));
         *self.ready.lock().unwrap() = Some(ready.clone());
         lifecycle.loads.fetch_add(1, Ordering::Relaxed);
