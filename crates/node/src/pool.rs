@@ -31,10 +31,14 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(1);
 /// also at most its concurrency).
 pub const MAX_IDLE_INSTANCES: u32 = 8;
 
-/// Requests in flight above which an app, while other apps have requests in
-/// flight too, runs its further requests at low priority (see
+/// Requests in flight above which an app that holds most of the node's
+/// requests runs its further requests at low priority (see
 /// [`Capacity::crowding`]).
-pub const CROWDING_ABOVE: u32 = 16;
+pub const CROWDING_ABOVE: u32 = 8;
+
+/// How many times the other apps' requests in flight an app must hold to
+/// crowd them.
+const CROWDING_RATIO: u32 = 4;
 
 /// The node's instance capacity: one permit per instance a request may
 /// hold; and each app's share of it, so that no one app can take all of it
@@ -81,8 +85,9 @@ impl Capacity {
     }
 
     /// Whether an app holding `app_share` crowds the others: it has more
-    /// than [`CROWDING_ABOVE`] requests in flight while another app has one
-    /// too. Such an app's next request runs on the sandbox's low-priority
+    /// than [`CROWDING_ABOVE`] requests in flight, and at least
+    /// [`CROWDING_RATIO`] times as many as all other apps together, which
+    /// have at least one. Such an app's next request runs on the sandbox's low-priority
     /// threads, so that a tenant's flood of cheap requests (each short, so
     /// none of them would be moved for running long) takes the CPU the other
     /// tenants leave, instead of queueing them behind it on the request
@@ -95,7 +100,8 @@ impl Capacity {
         let node = self
             .size
             .saturating_sub(self.permits.available_permits() as u32);
-        app > CROWDING_ABOVE && node > app
+        let others = node.saturating_sub(app);
+        app > CROWDING_ABOVE && others > 0 && app >= others.saturating_mul(CROWDING_RATIO)
     }
 
     async fn acquire(
@@ -308,7 +314,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn an_app_crowds_the_others_only_while_they_have_requests_too() {
+    async fn an_app_crowds_the_others_only_while_it_holds_most_of_the_requests() {
         let capacity = Capacity::new(100);
         let (a, b) = (capacity.app_share("a"), capacity.app_share("b"));
         let mut held = Vec::new();
@@ -316,13 +322,20 @@ mod tests {
             held.push(capacity.acquire(&a).await.unwrap());
         }
         assert!(!capacity.crowding(&a), "alone on the node");
-        let other = capacity.acquire(&b).await.unwrap();
+        let mut other = vec![capacity.acquire(&b).await.unwrap()];
         assert!(capacity.crowding(&a));
         assert!(!capacity.crowding(&b));
-        drop(other);
-        assert!(!capacity.crowding(&a), "the other app is done");
+        other.push(capacity.acquire(&b).await.unwrap());
+        other.push(capacity.acquire(&b).await.unwrap());
+        assert!(
+            !capacity.crowding(&a),
+            "not four times the others' requests"
+        );
+        other.truncate(1);
         held.pop();
-        let _other = capacity.acquire(&b).await.unwrap();
         assert!(!capacity.crowding(&a), "not above the threshold");
+        drop(other);
+        held.push(capacity.acquire(&a).await.unwrap());
+        assert!(!capacity.crowding(&a), "the other app is done");
     }
 }

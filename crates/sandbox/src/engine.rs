@@ -144,6 +144,7 @@ impl Sandbox {
             None => (Engine::new(&base_config())?, AllocatorKind::OnDemand),
         };
 
+        crate::offload::start();
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

@@ -2,8 +2,8 @@
 //!
 //! A guest runs on the data-plane thread that accepted its request: most
 //! finish within a fraction of a millisecond, and nothing is handed between
-//! threads. A guest that has used a millisecond of CPU time (one tick) is
-//! moved, at its next yield, to the sandbox's own threads
+//! threads. A guest that has used 2 ms of CPU time (two ticks) is moved,
+//! at its next yield, to the sandbox's own threads
 //! ([`Lanes`]), which run at the lowest scheduling priority (nice 19).
 //! There it keeps its limits and its wall-clock deadline, but the kernel
 //! gives the request threads the CPU first, so an infinite loop, a memory
@@ -34,8 +34,10 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-/// CPU ticks after which a guest is moved off the request thread.
-pub(crate) const OFFLOAD_AFTER_TICKS: u64 = 1;
+/// CPU ticks after which a guest is moved off the request thread. Two
+/// (2 ms by default): a service's first request, which also loads its code,
+/// stays under it.
+pub(crate) const OFFLOAD_AFTER_TICKS: u64 = 2;
 
 /// Niceness of the sandbox's threads (the request threads keep 0): the
 /// lowest priority, so they get a CPU a request thread wants only for the
@@ -150,9 +152,9 @@ impl LongRuns {
 /// The sandbox's own threads for long-running guests (one per CPU, at the
 /// lowest priority), and one thread at normal priority for work that holds
 /// the kernel's memory-map lock (see [`at_normal_priority`]). Both are
-/// made by the first guest that moves, on its request thread: a thread
-/// inherits its creator's niceness, and only a privileged process may lower
-/// it again.
+/// started with the node's sandbox ([`start`]), on a thread of normal
+/// priority: a thread inherits its creator's niceness, and only a
+/// privileged process may lower it again.
 struct Lanes {
     long: tokio::runtime::Runtime,
     normal: std::sync::mpsc::Sender<Job>,
@@ -160,27 +162,34 @@ struct Lanes {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+static LANES: LazyLock<Lanes> = LazyLock::new(|| {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    // If it cannot be started, `at_normal_priority` runs jobs in place.
+    let _ = std::thread::Builder::new()
+        .name("mote-release".into())
+        .spawn(move || rx.into_iter().for_each(|job| job()));
+    let long = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .thread_name("mote-long")
+        .on_thread_start(|| {
+            // SAFETY: plain syscall on the calling thread (who = 0: on
+            // Linux, PRIO_PROCESS with 0 is the calling thread).
+            let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
+        })
+        .enable_all()
+        .build()
+        .expect("the sandbox's runtime for long-running guests");
+    Lanes { long, normal: tx }
+});
+
 fn lanes() -> &'static Lanes {
-    static LANES: LazyLock<Lanes> = LazyLock::new(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        // If it cannot be started, `at_normal_priority` runs jobs in place.
-        let _ = std::thread::Builder::new()
-            .name("mote-release".into())
-            .spawn(move || rx.into_iter().for_each(|job| job()));
-        let long = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .thread_name("mote-long")
-            .on_thread_start(|| {
-                // SAFETY: plain syscall on the calling thread (who = 0: on
-                // Linux, PRIO_PROCESS with 0 is the calling thread).
-                let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
-            })
-            .enable_all()
-            .build()
-            .expect("the sandbox's runtime for long-running guests");
-        Lanes { long, normal: tx }
-    });
     &LANES
+}
+
+/// Make the sandbox's threads now (rather than when the first guest moves,
+/// which would pay for it).
+pub(crate) fn start() {
+    LazyLock::force(&LANES);
 }
 
 /// Run `job` on a thread at normal priority and wait for it. For returning
