@@ -6,8 +6,9 @@ log (one phase of the benchmark), as JSON on stdout.
 
 Per app: the requests' statuses, their wall-clock duration and charged CPU
 time (`duration_ms`, `cpu_ms` of the node's per-request lines), how many
-ran on the sandbox's low-priority threads (`offloaded`) and the outcomes; plus every line at WARN or ERROR level (counted, a few kept), any
-panic, and the node's own INFO lines (the first few).
+ran on the sandbox's low-priority threads (`offloaded`) and the outcomes;
+plus every line at WARN or ERROR level (counted, a few kept), any panic, and
+the node's own INFO lines (the first few).
 """
 
 import json

@@ -34,7 +34,7 @@ pub const MAX_IDLE_INSTANCES: u32 = 8;
 /// Requests in flight above which an app that holds most of the node's
 /// requests runs its further requests at low priority (see
 /// [`Capacity::crowding`]).
-pub const CROWDING_ABOVE: u32 = 8;
+const CROWDING_ABOVE: u32 = 8;
 
 /// How many times the other apps' requests in flight an app must hold to
 /// crowd them.
@@ -87,8 +87,8 @@ impl Capacity {
     /// Whether an app holding `app_share` crowds the others: it has more
     /// than [`CROWDING_ABOVE`] requests in flight, and at least
     /// [`CROWDING_RATIO`] times as many as all other apps together, which
-    /// have at least one. Such an app's next request runs on the sandbox's low-priority
-    /// threads, so that a tenant's flood of cheap requests (each short, so
+    /// have at least one. Such an app's next request runs on the sandbox's
+    /// low-priority threads, so that a tenant's flood of cheap requests (each short, so
     /// none of them would be moved for running long) takes the CPU the other
     /// tenants leave, instead of queueing them behind it on the request
     /// threads. Alone on the node, an app keeps the request threads however

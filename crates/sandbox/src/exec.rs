@@ -126,6 +126,21 @@ pub struct Completion {
     pub instance: Option<Warm>,
 }
 
+impl Completion {
+    /// A guest that did not run (or whose run was lost) for `err`.
+    fn not_run(err: SandboxError) -> Completion {
+        Completion {
+            outcome: Outcome::Failed(err),
+            logs: CapturedLogs::default(),
+            memory_refused: false,
+            elapsed: Duration::ZERO,
+            cpu: Duration::ZERO,
+            offloaded: false,
+            instance: None,
+        }
+    }
+}
+
 /// Resolves to the [`Completion`] once the guest has ended.
 pub struct CompletionHandle(Pending);
 
@@ -149,14 +164,8 @@ impl CompletionHandle {
             Pending::Ready(c) => return *c,
             Pending::Later(rx) => rx,
         };
-        rx.await.unwrap_or_else(|_| Completion {
-            outcome: Outcome::Failed(SandboxError::Trap("the sandbox task was cancelled".into())),
-            logs: CapturedLogs::default(),
-            memory_refused: false,
-            elapsed: Duration::ZERO,
-            cpu: Duration::ZERO,
-            offloaded: false,
-            instance: None,
+        rx.await.unwrap_or_else(|_| {
+            Completion::not_run(SandboxError::Trap("the sandbox task was cancelled".into()))
         })
     }
 }
@@ -232,15 +241,7 @@ impl Prepared {
             Ok(v) => v,
             Err(e) => {
                 let err = SandboxError::Guest(format!("bad request: {e}"));
-                let never_ran = Completion {
-                    outcome: Outcome::Failed(err.clone()),
-                    logs: CapturedLogs::default(),
-                    memory_refused: false,
-                    elapsed: Duration::ZERO,
-                    cpu: Duration::ZERO,
-                    offloaded: false,
-                    instance: None,
-                };
+                let never_ran = Completion::not_run(err.clone());
                 return (
                     Err(err),
                     CompletionHandle(Pending::Ready(Box::new(never_ran))),

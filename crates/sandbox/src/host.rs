@@ -96,8 +96,8 @@ pub(crate) struct Host {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) cpu_ticks: u64,
     pub(crate) cpu_exceeded: bool,
-    /// When the guest's current turn began, and whether it has run long
-    /// enough to leave the request thread (see `offload`).
+    /// The CPU time the guest has used, and whether it has run long enough
+    /// to leave the request thread (see `offload`).
     pub(crate) turn: Arc<Turn>,
     pub(crate) stdout: LogPipe,
     pub(crate) stderr: LogPipe,

@@ -182,10 +182,6 @@ static LANES: LazyLock<Lanes> = LazyLock::new(|| {
     Lanes { long, normal: tx }
 });
 
-fn lanes() -> &'static Lanes {
-    &LANES
-}
-
 /// Make the sandbox's threads now (rather than when the first guest moves,
 /// which would pay for it).
 pub(crate) fn start() {
@@ -205,7 +201,7 @@ pub(crate) async fn at_normal_priority(job: impl FnOnce() + Send + 'static) {
         job();
         let _ = done_tx.send(());
     });
-    match lanes().normal.send(job) {
+    match LANES.normal.send(job) {
         Ok(()) => {
             let _ = done_rx.await;
         }
@@ -293,7 +289,7 @@ where
                         unreachable!("matched above");
                     };
                     guest.turn.moved.store(true, Ordering::Relaxed);
-                    self.state = State::There(lanes().long.spawn(guest));
+                    self.state = State::There(LANES.long.spawn(guest));
                 }
                 State::There(handle) => {
                     return Pin::new(handle).poll(cx).map(|done| match done {
