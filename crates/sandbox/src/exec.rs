@@ -402,7 +402,7 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
         limiter: MemoryLimiter::new(limits.memory),
         cpu_ticks: 0,
         cpu_exceeded: false,
-        turn: Arc::new(Turn::new()),
+        turn: Arc::new(Turn::new(tick)),
         stdout,
         stderr,
     };
@@ -413,7 +413,7 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let host = ctx.data_mut();
-        let ticks = (host.turn.cpu().as_nanos() / tick_ns) as u64;
+        let ticks = (host.turn.meter().as_nanos() / tick_ns) as u64;
         if ticks <= host.cpu_ticks {
             // Less than a tick of CPU since the last one: the guest waited
             // (for I/O, a timer or its turn) or its thread was preempted.

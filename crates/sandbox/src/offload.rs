@@ -17,20 +17,19 @@
 //! few milliseconds (deep recursion, say) would otherwise take its first
 //! ticks of every request on a request thread.
 //!
-//! A guest's CPU time is its thread's CPU time during its turns ([`Turn`]):
-//! a guest that waits (for a timer, a body, a service it called, or its turn
-//! on a busy thread), or whose thread the kernel preempts, is not charged
-//! for it; so a request that awaits I/O many times is neither stopped by its
-//! CPU limit nor moved for it, and a short request is not moved because its
-//! thread was preempted (which on a loaded machine sent well-behaved
-//! requests to the back of the low-priority queue).
+//! A guest's CPU time is the time it ran during its turns ([`Turn`]): a
+//! guest that waits (for a timer, a body, a service it called, or its turn
+//! on a busy thread) is not charged for it, nor, past its first tick, for
+//! time its thread was preempted; so a request that awaits I/O many times is
+//! neither stopped by its CPU limit nor moved for it, and a long guest on a
+//! busy machine is charged what it ran, not what it waited for the CPU.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
@@ -45,17 +44,51 @@ pub(crate) const OFFLOAD_AFTER_TICKS: u64 = 2;
 const NICE: i32 = 19;
 
 /// What a guest's CPU meter (in its store) and its [`Offload`] share: the
-/// CPU time the guest has used, measured with the running thread's own CPU
-/// clock around each of its turns (each poll of its future), and whether it
-/// has run long. Time the thread spent waiting, or preempted by the kernel
-/// for another thread, is not the guest's.
+/// CPU time the guest has used, measured around each of its turns (each poll
+/// of its future), and whether it has run long. Time the thread spent
+/// waiting between turns is not the guest's, nor, once the turn has been
+/// checked by the meter, time the kernel gave the thread's CPU to another.
+///
+/// A turn is timed by the monotonic clock until the meter first looks at it
+/// (at the first epoch tick the guest reaches), and from there by the
+/// thread's own CPU clock. The thread's CPU clock is a system call (about a
+/// microsecond here, several per request when read around every turn: a
+/// tenth of a small request's cost); the monotonic clock is read without
+/// one. Most turns end before a tick and are charged their wall time, which
+/// is their CPU time unless the kernel preempted the thread meanwhile: so
+/// that part of a turn is charged at most one tick (a short request whose
+/// thread was preempted for a few milliseconds would otherwise look long
+/// and be moved to the low-priority threads). Turns on the sandbox's own
+/// threads, which the kernel preempts often, use the CPU clock from their
+/// start.
 pub(crate) struct Turn {
-    /// The thread's CPU time when the current turn began (ns).
+    /// Monotonic time when the current turn began (ns since [`BASE`]), or
+    /// [`BETWEEN_TURNS`].
     began: AtomicU64,
+    /// The thread's CPU time when the meter switched the current turn to
+    /// it, or [`UNTIMED`].
+    cpu_from: AtomicU64,
+    /// What the current turn is charged for its part before `cpu_from`.
+    charged_before: AtomicU64,
     /// CPU time of the turns that ended (ns).
     used: AtomicU64,
+    /// The most a turn is charged for its part before `cpu_from` (ns): a tick.
+    untimed_at_most: u64,
     long: AtomicBool,
     moved: AtomicBool,
+}
+
+/// `Turn::cpu_from` before the meter has looked at the turn.
+const UNTIMED: u64 = u64::MAX;
+
+/// `Turn::began` while the guest is not running.
+const BETWEEN_TURNS: u64 = u64::MAX;
+
+/// The origin of [`Turn`]'s monotonic timestamps.
+static BASE: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn monotonic_ns() -> u64 {
+    BASE.elapsed().as_nanos() as u64
 }
 
 /// The calling thread's CPU time (ns).
@@ -72,10 +105,14 @@ fn thread_cpu_ns() -> u64 {
 }
 
 impl Turn {
-    pub(crate) fn new() -> Self {
+    /// A meter for a guest whose CPU is checked every `tick`.
+    pub(crate) fn new(tick: Duration) -> Self {
         Turn {
-            began: AtomicU64::new(0),
+            began: AtomicU64::new(BETWEEN_TURNS),
+            cpu_from: AtomicU64::new(UNTIMED),
+            charged_before: AtomicU64::new(0),
             used: AtomicU64::new(0),
+            untimed_at_most: tick.as_nanos() as u64,
             long: AtomicBool::new(false),
             moved: AtomicBool::new(false),
         }
@@ -83,20 +120,57 @@ impl Turn {
 
     /// The guest is about to run on this thread.
     fn begin(&self) {
-        self.began.store(thread_cpu_ns(), Ordering::Relaxed);
+        self.began.store(monotonic_ns(), Ordering::Relaxed);
+        self.charged_before.store(0, Ordering::Relaxed);
+        let cpu_from = if self.moved() {
+            thread_cpu_ns()
+        } else {
+            UNTIMED
+        };
+        self.cpu_from.store(cpu_from, Ordering::Relaxed);
+    }
+
+    /// The current turn's wall time so far, at most a tick.
+    fn untimed(&self) -> u64 {
+        let wall = monotonic_ns().saturating_sub(self.began.load(Ordering::Relaxed));
+        wall.min(self.untimed_at_most)
+    }
+
+    /// What the current turn has used so far (0 between turns).
+    fn this_turn(&self) -> u64 {
+        if self.began.load(Ordering::Relaxed) == BETWEEN_TURNS {
+            return 0;
+        }
+        match self.cpu_from.load(Ordering::Relaxed) {
+            UNTIMED => self.untimed(),
+            from => {
+                self.charged_before.load(Ordering::Relaxed) + thread_cpu_ns().saturating_sub(from)
+            }
+        }
     }
 
     /// The guest's turn on this thread has ended.
     fn end(&self) {
-        let ran = thread_cpu_ns().saturating_sub(self.began.load(Ordering::Relaxed));
-        self.used.fetch_add(ran, Ordering::Relaxed);
+        self.used.fetch_add(self.this_turn(), Ordering::Relaxed);
+        self.began.store(BETWEEN_TURNS, Ordering::Relaxed);
     }
 
-    /// CPU time the guest has used so far, this turn included. Called
-    /// from the guest's own turn (its CPU meter, or its future's end).
+    /// CPU time the guest has used so far, the current turn included.
     pub(crate) fn cpu(&self) -> Duration {
-        let this_turn = thread_cpu_ns().saturating_sub(self.began.load(Ordering::Relaxed));
-        Duration::from_nanos(self.used.load(Ordering::Relaxed) + this_turn)
+        Duration::from_nanos(self.used.load(Ordering::Relaxed) + self.this_turn())
+    }
+
+    /// [`Turn::cpu`] for the guest's CPU meter, which also switches the
+    /// current turn to the thread's CPU clock from here on.
+    pub(crate) fn meter(&self) -> Duration {
+        let cpu = self.cpu();
+        if self.cpu_from.load(Ordering::Relaxed) == UNTIMED
+            && self.began.load(Ordering::Relaxed) != BETWEEN_TURNS
+        {
+            self.charged_before.store(self.untimed(), Ordering::Relaxed);
+            self.cpu_from.store(thread_cpu_ns(), Ordering::Relaxed);
+        }
+        cpu
     }
 
     /// The guest has run long enough to leave the request thread.
@@ -309,5 +383,58 @@ impl<F: Future> Drop for Offload<F> {
         if let State::There(handle) = &self.state {
             handle.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICK: Duration = Duration::from_millis(1);
+
+    fn spin(d: Duration) {
+        let start = thread_cpu_ns();
+        while thread_cpu_ns() - start < d.as_nanos() as u64 {}
+    }
+
+    #[test]
+    fn a_turn_is_charged_what_it_ran_not_the_time_its_thread_was_off_the_cpu() {
+        // A sleep stands for a preemption: time passes, the thread does not run.
+        let turn = Turn::new(TICK);
+        turn.begin();
+        std::thread::sleep(Duration::from_millis(20));
+        turn.end();
+        let first = turn.cpu();
+        assert!(
+            first <= TICK,
+            "before the meter looks, at most a tick: {first:?}"
+        );
+
+        // Once the meter has looked, the thread's CPU clock counts.
+        turn.begin();
+        spin(Duration::from_millis(3));
+        let at_meter = turn.meter();
+        std::thread::sleep(Duration::from_millis(20));
+        spin(Duration::from_millis(2));
+        turn.end();
+        let second = turn.cpu() - first;
+        assert!(at_meter >= first + TICK, "{at_meter:?}");
+        assert!(
+            second >= Duration::from_millis(2) + TICK && second < Duration::from_millis(10),
+            "a tick before the meter looked, then 2 ms of CPU, not the 20 ms asleep: {second:?}"
+        );
+
+        // On the sandbox's threads, the CPU clock from the start.
+        turn.moved.store(true, Ordering::Relaxed);
+        let before = turn.cpu();
+        turn.begin();
+        std::thread::sleep(Duration::from_millis(20));
+        spin(Duration::from_millis(3));
+        turn.end();
+        let third = turn.cpu() - before;
+        assert!(
+            third >= Duration::from_millis(3) && third < Duration::from_millis(10),
+            "{third:?}"
+        );
     }
 }
