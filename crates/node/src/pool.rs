@@ -11,9 +11,9 @@
 //! in memory).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mote_manifest::{Binding, Instance, Limits, Service};
 use mote_sandbox::{Grants, InstanceLimits, Invocation, Warm};
@@ -40,6 +40,10 @@ const CROWDING_ABOVE: u32 = 8;
 /// crowd them.
 const CROWDING_RATIO: u32 = 4;
 
+/// Another app served within this long counts as present, even with no
+/// request in flight at the moment (see [`Capacity::crowding`]).
+const OTHERS_RECENT: Duration = Duration::from_secs(1);
+
 /// The node's instance capacity: one permit per instance a request may
 /// hold; and each app's share of it, so that no one app can take all of it
 /// (an eighth, at least one instance, is always left to the others).
@@ -48,6 +52,11 @@ pub struct Capacity {
     size: u32,
     per_app: u32,
     apps: Mutex<HashMap<String, Weak<Semaphore>>>,
+    born: Instant,
+    /// The last app admitted with few requests in flight (its share's
+    /// address), and when (ms since `born`): see [`Capacity::crowding`].
+    quiet_app: AtomicUsize,
+    quiet_at: AtomicU64,
 }
 
 /// Take a permit of `permits` at once, or within [`QUEUE_WAIT`].
@@ -69,6 +78,9 @@ impl Capacity {
             size,
             per_app: size.saturating_sub((size / 8).max(1)).max(1),
             apps: Mutex::default(),
+            born: Instant::now(),
+            quiet_app: AtomicUsize::new(0),
+            quiet_at: AtomicU64::new(0),
         })
     }
 
@@ -87,21 +99,47 @@ impl Capacity {
     /// Whether an app holding `app_share` crowds the others: it has more
     /// than [`CROWDING_ABOVE`] requests in flight, and at least
     /// [`CROWDING_RATIO`] times as many as all other apps together, which
-    /// have at least one. Such an app's next request runs on the sandbox's
-    /// low-priority threads, so that a tenant's flood of cheap requests (each short, so
-    /// none of them would be moved for running long) takes the CPU the other
-    /// tenants leave, instead of queueing them behind it on the request
-    /// threads. Alone on the node, an app keeps the request threads however
-    /// busy it is.
-    pub(crate) fn crowding(&self, app_share: &Semaphore) -> bool {
+    /// have at least one, or were served within [`OTHERS_RECENT`] (a
+    /// neighbour with a request every few hundred microseconds has none in
+    /// flight most of the time). Such an app's next request runs on the
+    /// sandbox's low-priority threads, so that a tenant's flood of cheap
+    /// requests (each short, so none of them would be moved for running
+    /// long) takes the CPU the other tenants leave, instead of queueing them
+    /// behind it on the request threads. Alone on the node, an app keeps the
+    /// request threads however busy it is.
+    ///
+    /// Called at each admission: an app with few requests in flight is
+    /// noted as served now.
+    pub(crate) fn crowding(&self, app_share: &Arc<Semaphore>) -> bool {
+        self.crowding_at(app_share, self.born.elapsed())
+    }
+
+    fn crowding_at(&self, app_share: &Arc<Semaphore>, now: Duration) -> bool {
+        let now = now.as_millis() as u64;
+        let id = Arc::as_ptr(app_share) as usize;
         let app = self
             .per_app
             .saturating_sub(app_share.available_permits() as u32);
+        if app <= CROWDING_ABOVE {
+            // Skip the stores when already noted this millisecond.
+            if self.quiet_at.load(Ordering::Relaxed) != now
+                || self.quiet_app.load(Ordering::Relaxed) != id
+            {
+                self.quiet_app.store(id, Ordering::Relaxed);
+                self.quiet_at.store(now, Ordering::Relaxed);
+            }
+            return false;
+        }
         let node = self
             .size
             .saturating_sub(self.permits.available_permits() as u32);
         let others = node.saturating_sub(app);
-        app > CROWDING_ABOVE && others > 0 && app >= others.saturating_mul(CROWDING_RATIO)
+        let quiet_app = self.quiet_app.load(Ordering::Relaxed);
+        let others_recent = quiet_app != 0
+            && quiet_app != id
+            && now.saturating_sub(self.quiet_at.load(Ordering::Relaxed))
+                < OTHERS_RECENT.as_millis() as u64;
+        (others > 0 || others_recent) && app >= others.saturating_mul(CROWDING_RATIO)
     }
 
     async fn acquire(
@@ -317,25 +355,34 @@ mod tests {
     async fn an_app_crowds_the_others_only_while_it_holds_most_of_the_requests() {
         let capacity = Capacity::new(100);
         let (a, b) = (capacity.app_share("a"), capacity.app_share("b"));
+        let at = Duration::from_secs;
         let mut held = Vec::new();
         for _ in 0..=CROWDING_ABOVE {
             held.push(capacity.acquire(&a).await.unwrap());
+            assert!(!capacity.crowding_at(&a, at(10)), "ramping up");
         }
-        assert!(!capacity.crowding(&a), "alone on the node");
+        assert!(!capacity.crowding_at(&a, at(10)), "alone on the node");
         let mut other = vec![capacity.acquire(&b).await.unwrap()];
-        assert!(capacity.crowding(&a));
-        assert!(!capacity.crowding(&b));
+        assert!(!capacity.crowding_at(&b, at(10)));
+        assert!(capacity.crowding_at(&a, at(10)));
         other.push(capacity.acquire(&b).await.unwrap());
         other.push(capacity.acquire(&b).await.unwrap());
         assert!(
-            !capacity.crowding(&a),
+            !capacity.crowding_at(&a, at(10)),
             "not four times the others' requests"
         );
-        other.truncate(1);
-        held.pop();
-        assert!(!capacity.crowding(&a), "not above the threshold");
         drop(other);
-        held.push(capacity.acquire(&a).await.unwrap());
-        assert!(!capacity.crowding(&a), "the other app is done");
+        assert!(
+            capacity.crowding_at(&a, at(10)),
+            "the other app was served a moment ago"
+        );
+        assert!(
+            !capacity.crowding_at(&a, at(10) + OTHERS_RECENT),
+            "the other app is gone"
+        );
+        assert!(capacity.acquire(&b).await.is_ok());
+        assert!(!capacity.crowding_at(&b, at(20)));
+        held.pop();
+        assert!(!capacity.crowding_at(&a, at(20)), "not above the threshold");
     }
 }
