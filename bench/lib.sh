@@ -4,7 +4,8 @@
 #   NAME=bench/xyz; source bench/lib.sh
 #
 # Expects the caller to have `cd`ed to the repository root and set ROOT. Sets
-# CACHE, START_EPOCH, TS, WORK (a temporary directory removed on exit), PIDS
+# CACHE, START_EPOCH, TS, WORK (a temporary directory removed on exit, or kept
+# and named on stderr with BENCH_KEEP_WORK=1: the servers' logs), PIDS
 # (servers stopped on exit), takes the one-benchmark-at-a-time lock, and
 # installs the clean-up traps. WORKERD_VERSION is the version bench/run pins.
 
@@ -58,7 +59,7 @@ cleanup() {
             echo "--- $f (last 20 lines)" >&2; tail -n 20 "$f" >&2
         done
     fi
-    rm -rf "$WORK"
+    [ -n "${BENCH_KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
     exit "$rc"
 }
 trap cleanup EXIT

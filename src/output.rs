@@ -187,10 +187,11 @@ pub fn health(out: &mut impl Write, url: &str, health: &Health) -> anyhow::Resul
     let l = &health.lifecycle;
     writeln!(
         out,
-        "memory: {} resident; code {} of a {} budget; {} service{} loaded ({} promoted)",
+        "memory: {} resident; code {} of a {} budget (at most {} so far); {} service{} loaded ({} promoted)",
         human_size(l.rss_bytes),
         human_size(l.code_bytes),
         human_size(l.budget_bytes),
+        human_size(l.code_bytes_peak),
         l.loaded,
         if l.loaded == 1 { "" } else { "s" },
         l.promoted,

@@ -34,6 +34,8 @@ pub struct NodeLifecycle {
     /// Bytes of code held loaded (compiled components, JavaScript bundles
     /// and snapshots).
     pub code_bytes: u64,
+    /// The most `code_bytes` held at once since the node started.
+    pub code_bytes_peak: u64,
     /// The budget for `code_bytes`.
     pub budget_bytes: u64,
     /// Services whose code is in memory (promoted ones included).

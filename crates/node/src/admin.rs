@@ -152,6 +152,7 @@ async fn health(State(state): State<AdminState>) -> Json<Health> {
         lifecycle: NodeLifecycle {
             rss_bytes: rss_bytes(),
             code_bytes: stats.bytes,
+            code_bytes_peak: stats.peak_bytes,
             budget_bytes: stats.budget,
             loaded: count(CodeState::Loaded) + promoted,
             promoted,

@@ -78,11 +78,10 @@ impl Node {
         let dp = dataplane::DataPlane::new(registry.clone(), &config);
         let mut tasks = dp.clone().spawn_threads(data, rx.clone(), config.drain)?;
         tasks.push(tokio::spawn({
-            let registry = registry.clone();
-            registry
-                .lifecycle()
-                .clone()
-                .run(move || registry.services(), rx.clone())
+            // Weak: the lifecycle keeps this for the registry's lifetime.
+            let weak = Arc::downgrade(&registry);
+            let services = move || weak.upgrade().map_or_else(Vec::new, |r| r.services());
+            registry.lifecycle().clone().run(services, rx.clone())
         }));
         tasks.push(tokio::spawn(admin::serve(
             admin,

@@ -20,7 +20,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -98,6 +98,8 @@ pub struct Stats {
     /// Bytes of code held now (by services, and by requests still running
     /// on evicted code).
     pub bytes: u64,
+    /// The most bytes of code held at once since start-up.
+    pub peak_bytes: u64,
     /// The budget.
     pub budget: u64,
     /// Loads since start (first requests after start-up or eviction).
@@ -120,7 +122,7 @@ pub struct Lifecycle {
     config: LifecycleConfig,
     started: Instant,
     started_unix_ms: u64,
-    bytes: Arc<AtomicU64>,
+    bytes: Arc<Meter>,
     loads: AtomicU64,
     idle_evictions: AtomicU64,
     budget_evictions: AtomicU64,
@@ -130,6 +132,34 @@ pub struct Lifecycle {
     promoting: AtomicBool,
     /// Wakes the sweep early (a load took the node over its budget).
     wake: Notify,
+    /// The node's services, for making room when code is about to be
+    /// loaded (set by [`Lifecycle::run`]).
+    services: OnceLock<ServiceList>,
+}
+
+type ServiceList = Box<dyn Fn() -> Vec<Arc<ServiceVersion>> + Send + Sync>;
+
+/// Bytes of code held, counted up as code (or a reused instance) is kept
+/// and down as it is dropped, and their peak since start-up.
+#[derive(Default)]
+struct Meter {
+    held: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl Meter {
+    fn add(&self, bytes: u64) {
+        let held = self.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.peak.fetch_max(held, Ordering::Relaxed);
+    }
+
+    fn sub(&self, bytes: u64) {
+        self.held.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
 }
 
 /// An idle reused instance waits at most this long for its next request.
@@ -143,7 +173,7 @@ pub struct Ready {
     input: Option<Bytes>,
     promoted: Option<Promoted>,
     base_bytes: u64,
-    meter: Arc<AtomicU64>,
+    meter: Arc<Meter>,
     warm: Mutex<Vec<Idle>>,
 }
 
@@ -154,13 +184,13 @@ struct Idle {
     env_key: u64,
     since: Instant,
     bytes: u64,
-    meter: Arc<AtomicU64>,
+    meter: Arc<Meter>,
     _capacity: [OwnedSemaphorePermit; 2],
 }
 
 impl Drop for Idle {
     fn drop(&mut self) {
-        self.meter.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.meter.sub(self.bytes);
     }
 }
 
@@ -178,7 +208,7 @@ impl Ready {
         input: Option<Bytes>,
         promoted: Option<Promoted>,
         base_bytes: u64,
-        meter: Arc<AtomicU64>,
+        meter: Arc<Meter>,
     ) -> Ready {
         let ready = Ready {
             prepared,
@@ -188,7 +218,7 @@ impl Ready {
             meter,
             warm: Mutex::default(),
         };
-        ready.meter.fetch_add(ready.bytes(), Ordering::Relaxed);
+        ready.meter.add(ready.bytes());
         ready
     }
 
@@ -247,7 +277,7 @@ impl Ready {
             return;
         }
         let bytes = warm.memory();
-        self.meter.fetch_add(bytes, Ordering::Relaxed);
+        self.meter.add(bytes);
         idle.push(Idle {
             warm: Some(warm),
             env_key,
@@ -269,7 +299,7 @@ impl Ready {
 
 impl Drop for Ready {
     fn drop(&mut self) {
-        self.meter.fetch_sub(self.bytes(), Ordering::Relaxed);
+        self.meter.sub(self.bytes());
     }
 }
 
@@ -351,6 +381,7 @@ impl Lifecycle {
             promotion_failures: AtomicU64::new(0),
             promoting: AtomicBool::new(false),
             wake: Notify::new(),
+            services: OnceLock::new(),
         })
     }
 
@@ -367,7 +398,8 @@ impl Lifecycle {
     pub fn stats(&self) -> Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Stats {
-            bytes: get(&self.bytes),
+            bytes: self.bytes.held(),
+            peak_bytes: self.bytes.peak.load(Ordering::Relaxed),
             budget: self.config.budget,
             loads: get(&self.loads),
             idle_evictions: get(&self.idle_evictions),
@@ -396,7 +428,10 @@ impl Lifecycle {
         runtime: Runtime,
         loaded: Option<Loaded>,
     ) -> Code {
-        let ready = loaded.map(|l| Arc::new(self.ready(l)));
+        let ready = loaded.map(|l| {
+            self.make_room_for(l.bytes);
+            Arc::new(self.ready(l))
+        });
         if ready.is_some() {
             self.wake_if_over_budget();
         }
@@ -422,11 +457,14 @@ impl Lifecycle {
 
     /// Run the sweep every [`SWEEP_EVERY`] (or sooner when a load goes over
     /// the budget) over whatever `services` returns, until `stop` is true.
+    /// From now on, code about to be loaded first makes room for itself
+    /// among those services ([`Lifecycle::make_room_for`]).
     pub async fn run(
         self: Arc<Self>,
-        services: impl Fn() -> Vec<Arc<ServiceVersion>>,
+        services: impl Fn() -> Vec<Arc<ServiceVersion>> + Send + Sync + 'static,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
+        let services: &ServiceList = self.services.get_or_init(|| Box::new(services));
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -471,19 +509,45 @@ impl Lifecycle {
             loaded.push(service);
         }
         if self.over_budget() {
-            self.make_room(&mut loaded);
+            self.make_room(&mut loaded, 0);
         }
         self.maybe_promote(&loaded);
     }
 
     fn over_budget(&self) -> bool {
-        self.bytes.load(Ordering::Relaxed) > self.config.budget
+        self.over_budget_with(0)
     }
 
-    fn make_room(&self, loaded: &mut [Arc<ServiceVersion>]) {
+    /// Whether the code held, plus `need` bytes, is over the budget.
+    fn over_budget_with(&self, need: u64) -> bool {
+        self.bytes.held() + need > self.config.budget
+    }
+
+    /// Before `need` bytes of code are held: if they would take the node
+    /// over its budget, unload (or demote) the least recently used code now,
+    /// rather than in the sweep the load would wake (until which the node
+    /// would be over). Code that requests hold stays, and so counts: the
+    /// budget can be exceeded only by code in use.
+    fn make_room_for(&self, need: u64) {
+        if !self.over_budget_with(need) {
+            return;
+        }
+        let Some(services) = self.services.get() else {
+            return;
+        };
+        let mut loaded: Vec<_> = services()
+            .into_iter()
+            .filter(|s| s.code.current().is_some())
+            .collect();
+        self.make_room(&mut loaded, need);
+    }
+
+    /// Demote, then unload, the least recently used of `loaded` until the
+    /// code held plus `need` bytes fits the budget.
+    fn make_room(&self, loaded: &mut [Arc<ServiceVersion>], need: u64) {
         loaded.sort_by_key(|s| s.code.last_used.load(Ordering::Relaxed));
         for service in loaded.iter() {
-            if !self.over_budget() {
+            if !self.over_budget_with(need) {
                 return;
             }
             if service.code.current().is_some_and(|r| r.promoted.is_some()) {
@@ -492,7 +556,7 @@ impl Lifecycle {
             }
         }
         for service in loaded.iter() {
-            if !self.over_budget() {
+            if !self.over_budget_with(need) {
                 return;
             }
             let code = &service.code;
@@ -525,7 +589,7 @@ impl Lifecycle {
         if threshold == 0 || self.promoting.load(Ordering::Relaxed) {
             return;
         }
-        if self.bytes.load(Ordering::Relaxed) + PROMOTION_ESTIMATE > self.config.budget {
+        if self.bytes.held() + PROMOTION_ESTIMATE > self.config.budget {
             return;
         }
         // Only a service in use now (a request within the last two sweeps):
@@ -564,6 +628,7 @@ impl Lifecycle {
         let started = Instant::now();
         match self.loader.promote(bundle, env.clone()).await {
             Ok(loaded) => {
+                self.make_room_for(loaded.bytes);
                 let mut slot = code.ready.lock().unwrap();
                 // Install only over the code it was made from (not over an
                 // eviction or another version).
@@ -663,6 +728,7 @@ impl Code {
         }
         let lifecycle = &self.lifecycle;
         let loaded = lifecycle.loader.load(&self.sha, None, self.runtime).await?;
+        lifecycle.make_room_for(loaded.bytes);
         let ready = Arc::new(lifecycle.ready(loaded));
         *self.ready.lock().unwrap() = Some(ready.clone());
         lifecycle.loads.fetch_add(1, Ordering::Relaxed);
