@@ -445,6 +445,17 @@ fn reused_instances_serve_up_to_n_requests_and_are_dropped_after_a_failure() {
     )
     .unwrap();
     let node = Node::start(data.path(), &[app.path()]);
+    // A reused instance is handed back just after its response has gone
+    // out: each request waits for the one before to be over, so that it
+    // finds that instance idle.
+    let get = |node: &Node, path: &str| {
+        let name = path[1..].split('?').next().unwrap();
+        assert!(eventually(Duration::from_secs(5), || service(
+            node, "warm", name
+        )["instances"]
+            == 0));
+        get(node, path)
+    };
     let seq =
         |path: &str, n: usize| -> Vec<String> { (0..n).map(|_| get(&node, path).1).collect() };
 

@@ -132,6 +132,8 @@ pub struct Lifecycle {
     promoting: AtomicBool,
     /// Wakes the sweep early (a load took the node over its budget).
     wake: Notify,
+    /// Held while room is made for code and its bytes counted.
+    making_room: Mutex<()>,
     /// The node's services, for making room when code is about to be
     /// loaded (set by [`Lifecycle::run`]).
     services: OnceLock<ServiceList>,
@@ -162,18 +164,43 @@ impl Meter {
     }
 }
 
+/// Bytes counted on a [`Meter`] from the charge's making until it is
+/// dropped: one piece of memory (a service's code, a snapshot, a reused
+/// instance), counted once however many [`Ready`]s share it.
+struct Charge {
+    bytes: u64,
+    meter: Arc<Meter>,
+}
+
+impl Charge {
+    fn new(bytes: u64, meter: &Arc<Meter>) -> Charge {
+        meter.add(bytes);
+        Charge {
+            bytes,
+            meter: meter.clone(),
+        }
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.meter.sub(self.bytes);
+    }
+}
+
 /// An idle reused instance waits at most this long for its next request.
 pub const WARM_IDLE: Duration = Duration::from_secs(10);
 
 /// Code ready to instantiate, shared by the requests that use it. Its bytes
-/// count against the budget for as long as it exists; so do the memories
-/// of the reused instances it keeps (`instance = { reuse = N }`).
+/// count against the budget for as long as it, or the same code with or
+/// without a snapshot (promotion and demotion make a new `Ready`), exists;
+/// so do the memories of the reused instances it keeps (`instance = { reuse
+/// = N }`).
 pub struct Ready {
     prepared: Prepared,
     input: Option<Bytes>,
     promoted: Option<Promoted>,
-    base_bytes: u64,
-    meter: Arc<Meter>,
+    base: Arc<Charge>,
     warm: Mutex<Vec<Idle>>,
 }
 
@@ -183,58 +210,30 @@ struct Idle {
     warm: Option<Warm>,
     env_key: u64,
     since: Instant,
-    bytes: u64,
-    meter: Arc<Meter>,
+    _charge: Charge,
     _capacity: [OwnedSemaphorePermit; 2],
-}
-
-impl Drop for Idle {
-    fn drop(&mut self) {
-        self.meter.sub(self.bytes);
-    }
 }
 
 struct Promoted {
     prepared: Prepared,
     env_key: u64,
-    bytes: u64,
+    charge: Charge,
 }
 
 impl Ready {
-    /// Code holding `base_bytes` (and a promoted snapshot's, if any),
-    /// counted on `meter` from now until it is dropped.
-    fn new(
-        prepared: Prepared,
-        input: Option<Bytes>,
-        promoted: Option<Promoted>,
-        base_bytes: u64,
-        meter: Arc<Meter>,
-    ) -> Ready {
-        let ready = Ready {
-            prepared,
-            input,
-            promoted,
-            base_bytes,
-            meter,
-            warm: Mutex::default(),
-        };
-        ready.meter.add(ready.bytes());
-        ready
-    }
-
     /// The same code with `promoted` as its snapshot (or none).
     fn with_promoted(&self, promoted: Option<Promoted>) -> Ready {
-        Ready::new(
-            self.prepared.clone(),
-            self.input.clone(),
+        Ready {
+            prepared: self.prepared.clone(),
+            input: self.input.clone(),
             promoted,
-            self.base_bytes,
-            self.meter.clone(),
-        )
+            base: self.base.clone(),
+            warm: Mutex::default(),
+        }
     }
 
     fn bytes(&self) -> u64 {
-        self.base_bytes + self.promoted.as_ref().map_or(0, |p| p.bytes)
+        self.base.bytes + self.promoted.as_ref().map_or(0, |p| p.charge.bytes)
     }
 
     /// What a request whose environment is `env` runs: the code it
@@ -276,14 +275,11 @@ impl Ready {
         if idle.len() >= max {
             return;
         }
-        let bytes = warm.memory();
-        self.meter.add(bytes);
         idle.push(Idle {
+            _charge: Charge::new(warm.memory(), &self.base.meter),
             warm: Some(warm),
             env_key,
             since: Instant::now(),
-            bytes,
-            meter: self.meter.clone(),
             _capacity: capacity,
         });
     }
@@ -294,12 +290,6 @@ impl Ready {
             .lock()
             .unwrap()
             .retain(|i| i.since.elapsed() < WARM_IDLE);
-    }
-}
-
-impl Drop for Ready {
-    fn drop(&mut self) {
-        self.meter.sub(self.bytes());
     }
 }
 
@@ -381,6 +371,7 @@ impl Lifecycle {
             promotion_failures: AtomicU64::new(0),
             promoting: AtomicBool::new(false),
             wake: Notify::new(),
+            making_room: Mutex::new(()),
             services: OnceLock::new(),
         })
     }
@@ -410,14 +401,24 @@ impl Lifecycle {
         }
     }
 
+    /// Count `bytes` more of code, made room for first
+    /// ([`Lifecycle::make_room_for`]), and the charge for them. One at a
+    /// time: two loads must not both take the same room.
+    fn charge(&self, bytes: u64) -> Charge {
+        let _one_at_a_time = self.making_room.lock().unwrap();
+        self.make_room_for(bytes);
+        Charge::new(bytes, &self.bytes)
+    }
+
+    /// `loaded`, counted against the budget from now on.
     fn ready(&self, loaded: Loaded) -> Ready {
-        Ready::new(
-            loaded.prepared,
-            loaded.input,
-            None,
-            loaded.bytes,
-            self.bytes.clone(),
-        )
+        Ready {
+            base: Arc::new(self.charge(loaded.bytes)),
+            prepared: loaded.prepared,
+            input: loaded.input,
+            promoted: None,
+            warm: Mutex::default(),
+        }
     }
 
     /// The lifecycle state of code for source `sha`; `loaded` when the code
@@ -428,10 +429,7 @@ impl Lifecycle {
         runtime: Runtime,
         loaded: Option<Loaded>,
     ) -> Code {
-        let ready = loaded.map(|l| {
-            self.make_room_for(l.bytes);
-            Arc::new(self.ready(l))
-        });
+        let ready = loaded.map(|l| Arc::new(self.ready(l)));
         if ready.is_some() {
             self.wake_if_over_budget();
         }
@@ -628,7 +626,7 @@ impl Lifecycle {
         let started = Instant::now();
         match self.loader.promote(bundle, env.clone()).await {
             Ok(loaded) => {
-                self.make_room_for(loaded.bytes);
+                let charge = self.charge(loaded.bytes);
                 let mut slot = code.ready.lock().unwrap();
                 // Install only over the code it was made from (not over an
                 // eviction or another version).
@@ -638,7 +636,7 @@ impl Lifecycle {
                 *slot = Some(Arc::new(current.with_promoted(Some(Promoted {
                     prepared: loaded.prepared,
                     env_key: env_key(&env),
-                    bytes: loaded.bytes,
+                    charge,
                 }))));
                 drop(slot);
                 self.promotions.fetch_add(1, Ordering::Relaxed);
@@ -728,7 +726,6 @@ impl Code {
         }
         let lifecycle = &self.lifecycle;
         let loaded = lifecycle.loader.load(&self.sha, None, self.runtime).await?;
-        lifecycle.make_room_for(loaded.bytes);
         let ready = Arc::new(lifecycle.ready(loaded));
         *self.ready.lock().unwrap() = Some(ready.clone());
         lifecycle.loads.fetch_add(1, Ordering::Relaxed);
