@@ -406,6 +406,27 @@ mod tests {
     }
 
     #[test]
+    fn the_sandbox_threads_run_at_the_lowest_priority() {
+        let (policy, nice) = LANES.long.block_on(async {
+            LANES
+                .long
+                .spawn(async {
+                    // SAFETY: plain syscalls about the calling thread.
+                    unsafe {
+                        (
+                            libc::sched_getscheduler(0),
+                            libc::getpriority(libc::PRIO_PROCESS, 0),
+                        )
+                    }
+                })
+                .await
+                .unwrap()
+        });
+        assert_eq!(policy, libc::SCHED_IDLE);
+        assert_eq!(nice, NICE);
+    }
+
+    #[test]
     fn a_turn_is_charged_what_it_ran_not_the_time_its_thread_was_off_the_cpu() {
         // A sleep stands for a preemption: time passes, the thread does not run.
         let turn = Turn::new(TICK);
