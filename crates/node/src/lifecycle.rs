@@ -194,8 +194,8 @@ pub const WARM_IDLE: Duration = Duration::from_secs(10);
 /// Code ready to instantiate, shared by the requests that use it. Its bytes
 /// count against the budget for as long as it, or the same code with or
 /// without a snapshot (promotion and demotion make a new `Ready`), exists;
-/// so do the memories of the reused instances it keeps (`instance = { reuse
-/// = N }`).
+/// so do the memories of the reused instances it keeps
+/// (`instance = { reuse = N }`).
 pub struct Ready {
     prepared: Prepared,
     input: Option<Bytes>,
