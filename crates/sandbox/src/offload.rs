@@ -167,14 +167,15 @@ impl Turn {
     /// [`Turn::cpu`] for the guest's CPU meter, which also switches the
     /// current turn to the thread's CPU clock from here on.
     pub(crate) fn meter(&self) -> Duration {
-        let cpu = self.cpu();
-        if self.cpu_from.load(Ordering::Relaxed) == UNTIMED
-            && self.began.load(Ordering::Relaxed) != BETWEEN_TURNS
+        if self.cpu_from.load(Ordering::Relaxed) != UNTIMED
+            || self.began.load(Ordering::Relaxed) == BETWEEN_TURNS
         {
-            self.charged_before.store(self.untimed(), Ordering::Relaxed);
-            self.cpu_from.store(thread_cpu_ns(), Ordering::Relaxed);
+            return self.cpu();
         }
-        cpu
+        let before = self.untimed();
+        self.charged_before.store(before, Ordering::Relaxed);
+        self.cpu_from.store(thread_cpu_ns(), Ordering::Relaxed);
+        Duration::from_nanos(self.used.load(Ordering::Relaxed) + before)
     }
 
     /// The guest has run long enough to leave the request thread.
