@@ -23,6 +23,11 @@ source = "slow.wasm"
 routes = ["/single"]
 limits = { concurrency = 1 }
 
+[services.unqueued]
+source = "slow.wasm"
+routes = ["/unqueued"]
+limits = { concurrency = 1, queue = 0 }
+
 [services.hog]
 source = "hog.wasm"
 routes = ["/hog", "/hog/*"]
@@ -196,6 +201,72 @@ fn over_concurrency_is_503_with_retry_after() {
         assert_eq!(headers["retry-after"], "1");
         assert_eq!(headers["x-mote-error"], "overloaded");
     }
+}
+
+#[test]
+fn a_client_that_asks_again_before_retry_after_gets_its_refusal_only_then() {
+    let data = tempfile::tempdir().unwrap();
+    let app = limits_app();
+    let node = Node::start(data.path(), &[app.path()]);
+    // `client` keeps one connection; `fresh` makes a new client (and
+    // connection) per request.
+    // (status, Retry-After, when it was sent, when it was answered)
+    let send = |client: &reqwest::blocking::Client| {
+        let sent = Instant::now();
+        let resp = client.get(node.url("/unqueued?ms=0")).send().unwrap();
+        let status = resp.status().as_u16();
+        let retry_after = resp.headers().get("retry-after").cloned();
+        resp.text().unwrap();
+        (status, retry_after, sent, Instant::now())
+    };
+    let fresh = || send(&http());
+    let client = http();
+    std::thread::scope(|s| {
+        // One request holds the service (concurrency 1, no queue)...
+        // (a probe below can take it first for a moment: then ask again).
+        let holder = s.spawn(|| {
+            loop {
+                let held = get(&node, "/unqueued?ms=6000");
+                if held.0 != 503 {
+                    return held;
+                }
+            }
+        });
+        while fresh().0 != 503 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // ...so the others are refused. The first refusal on a connection
+        // is at once; asking again at once on it is answered only when the
+        // first said to retry (1 s).
+        let (status, retry_after, first, _) = send(&client);
+        assert_eq!((status, retry_after.unwrap().to_str().unwrap()), (503, "1"));
+        let early = s.spawn(|| send(&client));
+        // Meanwhile a request on another connection is refused at once.
+        std::thread::sleep(Duration::from_millis(100));
+        let (status, _, _, other) = fresh();
+        assert_eq!(status, 503);
+        let (status, _, _, held) = early.join().unwrap();
+        assert_eq!(status, 503);
+        assert!(
+            held.duration_since(first) >= Duration::from_secs(1),
+            "the early retry was answered {:?} after the first refusal was asked for",
+            held.duration_since(first)
+        );
+        assert!(
+            other < held,
+            "the other connection's refusal waited for the early retry"
+        );
+        // A client that waits as told is not held: its refusal comes before
+        // another second has passed.
+        std::thread::sleep(Duration::from_millis(1100));
+        let (status, _, asked, answered) = send(&client);
+        assert_eq!(status, 503);
+        assert!(
+            answered.duration_since(asked) < Duration::from_millis(900),
+            "a retry after Retry-After was held"
+        );
+        assert_eq!(holder.join().unwrap().0, 200);
+    });
 }
 
 #[test]

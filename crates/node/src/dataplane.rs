@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::NodeConfig;
-use crate::errors::RequestError;
+use crate::errors::{RETRY_AFTER, Refusal, RequestError};
 use crate::limited::{Limited, Side};
 use crate::pool::{ServiceVersion, Slot};
 use crate::registry::Registry;
@@ -119,9 +119,15 @@ impl DataPlane {
             };
             let _ = stream.set_nodelay(true);
             let this = this.clone();
+            let refusals = Arc::new(Refusals::default());
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let this = this.clone();
-                async move { Ok::<_, Infallible>(this.dispatch(req, Scope::Node).await) }
+                let refusals = refusals.clone();
+                async move {
+                    let arrived = Instant::now();
+                    let response = this.dispatch(req, Scope::Node).await;
+                    Ok::<_, Infallible>(refusals.pace(arrived, response).await)
+                }
             });
             let builder = builder.clone();
             let watcher = graceful.watcher();
@@ -310,6 +316,40 @@ impl DataPlane {
             Ok(Response::from_parts(parts, body.boxed_unsync())),
             completion,
         )
+    }
+}
+
+/// Pacing of one connection's refusals. A refusal for lack of room
+/// (503 with `Retry-After`) tells the client when to ask again; a client
+/// that asks again on the same connection before then gets its next
+/// refusal only at that time. A client that waits as told never notices;
+/// one that asks again at once (thousands of times a second over a
+/// few thousand connections, under bench/hostile's `slow` attack) no
+/// longer takes the request threads' time from other services' requests,
+/// and costs a timer while it waits.
+#[derive(Default)]
+struct Refusals {
+    /// When the last refusal told the client to ask again.
+    retry_at: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Refusals {
+    /// `response` to a request that arrived at `arrived`, held first if it
+    /// is a refusal and the previous refusal's retry time is still ahead.
+    async fn pace(&self, arrived: Instant, response: Response<Body>) -> Response<Body> {
+        if response.extensions().get::<Refusal>().is_none() {
+            return response;
+        }
+        let hold_until = {
+            let mut retry_at = self.retry_at.lock().unwrap();
+            let early = retry_at.filter(|&at| arrived < at);
+            *retry_at = Some(early.unwrap_or_else(Instant::now) + RETRY_AFTER);
+            early
+        };
+        if let Some(at) = hold_until {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        response
     }
 }
 

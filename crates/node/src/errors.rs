@@ -19,6 +19,15 @@
 use http::{HeaderValue, StatusCode, header};
 use mote_sandbox::{Body, SandboxError};
 
+/// What a refusal's `Retry-After` says.
+pub(crate) const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// In the extensions of a response that refused a request for lack of room
+/// (and said when to retry), so that the data plane can pace a client that
+/// does not wait ([`crate::dataplane`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refusal;
+
 /// Why the data plane answered instead of a guest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -108,7 +117,11 @@ impl RequestError {
         if self.status() == StatusCode::SERVICE_UNAVAILABLE
             && !matches!(self, RequestError::Sandbox(SandboxError::CpuLimit(_)))
         {
-            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            h.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER.as_secs()),
+            );
+            resp.extensions_mut().insert(Refusal);
         }
         resp
     }
