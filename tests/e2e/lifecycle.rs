@@ -224,6 +224,64 @@ fn js_app_dir(manifest: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+#[test]
+fn an_app_that_crowds_the_others_is_not_promoted() {
+    let data = tempfile::tempdir().unwrap();
+    // A score of 30: `crowd` crowds from its 9th request in flight on.
+    let node = Node::start_with(data.path(), &[], &["--promote-after", "30"]);
+    let wait_js = "export default { async fetch() {\n\
+        await new Promise((r) => setTimeout(r, 300));\n\
+        return new Response('waited');\n} };\n";
+    let crowd = js_app_dir(
+        "name = \"crowd\"\n\n[services.wait]\nsource = \"wait.js\"\nroutes = [\"/wait\"]\n",
+        &[("wait.js", wait_js)],
+    );
+    let quiet = js_app_dir(
+        "name = \"quiet\"\n\n[services.api]\nsource = \"api.js\"\nroutes = [\"/api\"]\n",
+        &[("api.js", HOT_JS)],
+    );
+    for app in [&crowd, &quiet] {
+        let out = node.cli(&["deploy", app.path().to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    get_json(&node, "/api");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // `crowd` keeps 24 requests in flight (more than 8, and four times
+        // the others') while `quiet` is served one request at a time: both
+        // are hot, and `crowd` crowds `quiet`.
+        for _ in 0..24 {
+            s.spawn(|| {
+                let client = http();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let resp = client.get(node.url("/wait")).send().unwrap();
+                    assert_eq!(resp.status(), 200);
+                }
+            });
+        }
+        let mut crowd_promoted = false;
+        let promoted = eventually(Duration::from_secs(180), || {
+            get_json(&node, "/api");
+            crowd_promoted |= state(&node, "crowd", "wait") == "promoted";
+            crowd_promoted || state(&node, "quiet", "api") == "promoted"
+        });
+        // Some sweeps more (one a second), still crowding.
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until && !crowd_promoted {
+            get_json(&node, "/api");
+            crowd_promoted |= state(&node, "crowd", "wait") == "promoted";
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(promoted, "{}", node.logs());
+        assert!(!crowd_promoted, "{}", node.logs());
+    });
+    assert_eq!(health(&node)["lifecycle"]["promotions"], 1);
+}
+
 fn set_secret(node: &Node, app: &str, name: &str, value: &str) {
     let resp = admin(node)
         .put(node.admin_url(&format!("/v1/apps/{app}/secrets/{name}")))

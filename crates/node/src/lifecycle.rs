@@ -592,7 +592,12 @@ impl Lifecycle {
         }
         // Only a service in use now (a request within the last two sweeps):
         // the score decays slowly, and a service demoted for being cold must
-        // not be promoted again at once.
+        // not be promoted again at once. Nor one whose requests crowded the
+        // other apps in that time (`Capacity::crowding`): a promotion takes
+        // seconds of CPU from the request threads, which the others would
+        // pay (an attacker's promotion held a neighbour's request for half a
+        // second under bench/hostile's slow-wide), and such requests run on
+        // the low-priority threads anyway.
         let now = self.now_ms();
         let recent = 2 * SWEEP_EVERY.as_millis() as u64;
         let candidate = loaded
@@ -604,6 +609,7 @@ impl Lifecycle {
                     && !c.unpromotable.load(Ordering::Relaxed)
                     && c.score.load(Ordering::Relaxed) >= threshold
                     && c.current().is_some_and(|r| r.promoted.is_none())
+                    && !s.crowded_within(2 * SWEEP_EVERY)
             })
             .max_by_key(|s| s.code.score.load(Ordering::Relaxed));
         let Some(service) = candidate.cloned() else {

@@ -123,13 +123,12 @@ impl Loader {
     ) -> Result<Loaded, ServiceError> {
         let sandbox = self.sandbox.clone();
         let handle = tokio::runtime::Handle::current();
-        // Nobody waits for a promotion: it runs at the lowest priority.
-        let component = mote_sandbox::in_background(move || {
+        let component = tokio::task::spawn_blocking(move || {
             let wasm = handle.block_on(JsEngine::snapshot_service(&sandbox, bundle, env))?;
             sandbox.compile(&wasm)
         })
         .await
-        .ok_or_else(|| LoadError::Invalid("the snapshot task panicked".into()))??;
+        .map_err(|e| LoadError::Invalid(format!("snapshot task failed: {e}")))??;
         let image = component.image_range();
         Ok(Loaded {
             prepared: self.sandbox.prepare(&component)?,

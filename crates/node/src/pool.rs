@@ -181,6 +181,9 @@ pub struct ServiceVersion {
     /// Its app's share of the node's capacity.
     app_share: Arc<Semaphore>,
     requests: AtomicU64,
+    /// When a request of it last crowded the other apps (ms since the
+    /// capacity's start, plus one; 0: never).
+    crowded_at: AtomicU64,
     /// Log lines of requests refused before they ran, a few a second.
     pub(crate) rejections_logged: LogGate,
     env: Vec<(String, String)>,
@@ -258,12 +261,21 @@ impl ServiceVersion {
             spec,
             code,
             requests: AtomicU64::new(0),
+            crowded_at: AtomicU64::new(0),
             rejections_logged: LogGate::default(),
             env,
             secrets,
             shared,
             grants: Arc::new(grants),
         }
+    }
+
+    /// Whether a request of it crowded the other apps
+    /// ([`Capacity::crowding`]) within the last `within`.
+    pub(crate) fn crowded_within(&self, within: Duration) -> bool {
+        let at = self.crowded_at.load(Ordering::Relaxed);
+        let now = self.shared.capacity.born.elapsed().as_millis() as u64 + 1;
+        at != 0 && now.saturating_sub(at) < within.as_millis() as u64
     }
 
     /// The service's limits.
@@ -295,6 +307,10 @@ impl ServiceVersion {
         };
         let node = self.shared.capacity.acquire(&self.app_share).await?;
         let crowding = self.shared.capacity.crowding(&self.app_share);
+        if crowding {
+            let now = self.shared.capacity.born.elapsed().as_millis() as u64;
+            self.crowded_at.store(now + 1, Ordering::Relaxed);
+        }
         let in_use = self
             .code
             .enter(self)

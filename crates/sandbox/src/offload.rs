@@ -250,58 +250,20 @@ static LANES: LazyLock<Lanes> = LazyLock::new(|| {
     let long = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
         .thread_name("mote-long")
-        .on_thread_start(lower_own_priority)
+        .on_thread_start(|| {
+            // SAFETY: plain syscall on the calling thread (who = 0: on
+            // Linux, PRIO_PROCESS with 0 is the calling thread).
+            let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: plain syscall on the calling thread (pid 0); lowering
+            // one's own priority needs no privilege.
+            let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        })
         .enable_all()
         .build()
         .expect("the sandbox's runtime for long-running guests");
     Lanes { long, normal: tx }
 });
-
-/// Put the calling thread at the lowest priority: `SCHED_IDLE`, and nice 19
-/// should the kernel refuse that.
-fn lower_own_priority() {
-    // SAFETY: plain syscall on the calling thread (who = 0: on Linux,
-    // PRIO_PROCESS with 0 is the calling thread).
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: plain syscall on the calling thread (pid 0); lowering one's
-    // own priority needs no privilege.
-    let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-}
-
-/// Threads at the lowest priority for work that no request waits for:
-/// promoting a hot service (its snapshot and the compilation of it, seconds
-/// of CPU). Wasmtime compiles in parallel on the rayon pool of the thread
-/// that asks, so the compilation's own threads are these too. At normal
-/// priority a promotion took a share of the CPU from the request threads
-/// for seconds: under bench/hostile's slow-wide attack, the attacker's
-/// promotion (2.7 s of CPU) held a neighbour's request for half a second.
-static BACKGROUND: LazyLock<Option<rayon_core::ThreadPool>> = LazyLock::new(|| {
-    rayon_core::ThreadPoolBuilder::new()
-        .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .thread_name(|i| format!("mote-background-{i}"))
-        .start_handler(|_| lower_own_priority())
-        .build()
-        .ok()
-});
-
-/// Run `job` on the sandbox's background threads (lowest priority; see
-/// [`BACKGROUND`]) and wait for it; `None` if it panicked. Where those
-/// threads cannot be made, it runs on a blocking thread of the caller's
-/// runtime.
-pub async fn in_background<R: Send + 'static>(
-    job: impl FnOnce() -> R + Send + 'static,
-) -> Option<R> {
-    let Some(pool) = BACKGROUND.as_ref() else {
-        return tokio::task::spawn_blocking(job).await.ok();
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    pool.spawn(move || {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        let _ = tx.send(result.ok());
-    });
-    rx.await.ok().flatten()
-}
 
 /// Make the sandbox's threads now (rather than when the first guest moves,
 /// which would pay for it).
@@ -446,43 +408,23 @@ mod tests {
 
     #[test]
     fn the_sandbox_threads_run_at_the_lowest_priority() {
-        let (policy, nice) = LANES
-            .long
-            .block_on(async { LANES.long.spawn(async { own_priority() }).await.unwrap() });
+        let (policy, nice) = LANES.long.block_on(async {
+            LANES
+                .long
+                .spawn(async {
+                    // SAFETY: plain syscalls about the calling thread.
+                    unsafe {
+                        (
+                            libc::sched_getscheduler(0),
+                            libc::getpriority(libc::PRIO_PROCESS, 0),
+                        )
+                    }
+                })
+                .await
+                .unwrap()
+        });
         assert_eq!(policy, libc::SCHED_IDLE);
         assert_eq!(nice, NICE);
-    }
-
-    /// The priority of the calling thread: (scheduling policy, niceness).
-    fn own_priority() -> (i32, i32) {
-        // SAFETY: plain syscalls about the calling thread.
-        unsafe {
-            (
-                libc::sched_getscheduler(0),
-                libc::getpriority(libc::PRIO_PROCESS, 0),
-            )
-        }
-    }
-
-    #[test]
-    fn background_work_and_its_parallel_parts_run_at_the_lowest_priority() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        // Wasmtime's parallel compilation splits its work with rayon, which
-        // runs the parts on the pool of the thread that splits: `join`
-        // stands for it here.
-        let (caller, (first, second)) = rt
-            .block_on(in_background(|| {
-                (own_priority(), rayon_core::join(own_priority, own_priority))
-            }))
-            .unwrap();
-        for priority in [caller, first, second] {
-            assert_eq!(priority, (libc::SCHED_IDLE, NICE));
-        }
-        // A panic is the job's failure, not the node's.
-        assert!(rt.block_on(in_background(|| panic!("boom"))).is_none());
     }
 
     #[test]
