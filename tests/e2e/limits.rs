@@ -208,8 +208,8 @@ fn a_client_that_asks_again_before_retry_after_gets_its_refusal_only_then() {
     let data = tempfile::tempdir().unwrap();
     let app = limits_app();
     let node = Node::start(data.path(), &[app.path()]);
-    // `client` keeps one connection; `fresh` makes a new client (and
-    // connection) per request.
+    // `client` keeps one connection, `h2` one HTTP/2 connection; `fresh`
+    // makes a new client (and connection) per request.
     // (status, Retry-After, when it was sent, when it was answered)
     let send = |client: &reqwest::blocking::Client| {
         let sent = Instant::now();
@@ -221,12 +221,16 @@ fn a_client_that_asks_again_before_retry_after_gets_its_refusal_only_then() {
     };
     let fresh = || send(&http());
     let client = http();
+    let h2 = reqwest::blocking::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     std::thread::scope(|s| {
         // One request holds the service (concurrency 1, no queue)...
         // (a probe below can take it first for a moment: then ask again).
         let holder = s.spawn(|| {
             loop {
-                let held = get(&node, "/unqueued?ms=6000");
+                let held = get(&node, "/unqueued?ms=8000");
                 if held.0 != 503 {
                     return held;
                 }
@@ -264,6 +268,22 @@ fn a_client_that_asks_again_before_retry_after_gets_its_refusal_only_then() {
         assert!(
             answered.duration_since(asked) < Duration::from_millis(900),
             "a retry after Retry-After was held"
+        );
+        // HTTP/2: early retries sent together on one connection are all
+        // answered when the first refusal said, not a second apart.
+        let (status, _, first, _) = send(&h2);
+        assert_eq!(status, 503);
+        let early: Vec<_> = (0..3).map(|_| s.spawn(|| send(&h2))).collect();
+        let answered: Vec<_> = early.into_iter().map(|e| e.join().unwrap()).collect();
+        for (status, _, _, at) in &answered {
+            assert_eq!(*status, 503);
+            assert!(at.duration_since(first) >= Duration::from_secs(1));
+        }
+        let times = answered.iter().map(|a| a.3);
+        let spread = times.clone().max().unwrap() - times.min().unwrap();
+        assert!(
+            spread < Duration::from_millis(500),
+            "answered {spread:?} apart"
         );
         assert_eq!(holder.join().unwrap().0, 200);
     });

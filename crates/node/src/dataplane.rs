@@ -326,7 +326,9 @@ impl DataPlane {
 /// one that asks again at once (thousands of times a second over a
 /// few thousand connections, under bench/hostile's `slow` attack) no
 /// longer takes the request threads' time from other services' requests,
-/// and costs a timer while it waits.
+/// and costs a timer while it waits. Refusals held together (HTTP/2
+/// streams of one connection) are all answered at that time: the time is
+/// not pushed further for each.
 #[derive(Default)]
 struct Refusals {
     /// When the last refusal told the client to ask again.
@@ -342,9 +344,13 @@ impl Refusals {
         }
         let hold_until = {
             let mut retry_at = self.retry_at.lock().unwrap();
-            let early = retry_at.filter(|&at| arrived < at);
-            *retry_at = Some(early.unwrap_or_else(Instant::now) + RETRY_AFTER);
-            early
+            match *retry_at {
+                Some(at) if arrived < at => Some(at),
+                _ => {
+                    *retry_at = Some(Instant::now() + RETRY_AFTER);
+                    None
+                }
+            }
         };
         if let Some(at) = hold_until {
             tokio::time::sleep_until(at.into()).await;

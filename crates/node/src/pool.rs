@@ -114,6 +114,11 @@ impl Capacity {
         self.crowding_at(app_share, self.born.elapsed())
     }
 
+    /// Milliseconds since the capacity was made.
+    fn now_ms(&self) -> u64 {
+        self.born.elapsed().as_millis() as u64
+    }
+
     fn crowding_at(&self, app_share: &Arc<Semaphore>, now: Duration) -> bool {
         let now = now.as_millis() as u64;
         let id = Arc::as_ptr(app_share) as usize;
@@ -274,7 +279,7 @@ impl ServiceVersion {
     /// ([`Capacity::crowding`]) within the last `within`.
     pub(crate) fn crowded_within(&self, within: Duration) -> bool {
         let at = self.crowded_at.load(Ordering::Relaxed);
-        let now = self.shared.capacity.born.elapsed().as_millis() as u64 + 1;
+        let now = self.shared.capacity.now_ms() + 1;
         at != 0 && now.saturating_sub(at) < within.as_millis() as u64
     }
 
@@ -308,8 +313,8 @@ impl ServiceVersion {
         let node = self.shared.capacity.acquire(&self.app_share).await?;
         let crowding = self.shared.capacity.crowding(&self.app_share);
         if crowding {
-            let now = self.shared.capacity.born.elapsed().as_millis() as u64;
-            self.crowded_at.store(now + 1, Ordering::Relaxed);
+            let now = self.shared.capacity.now_ms() + 1;
+            self.crowded_at.store(now, Ordering::Relaxed);
         }
         let in_use = self
             .code
