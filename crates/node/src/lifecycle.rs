@@ -162,6 +162,10 @@ impl Meter {
     fn held(&self) -> u64 {
         self.held.load(Ordering::Relaxed)
     }
+
+    fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
 /// Bytes counted on a [`Meter`] from the charge's making until it is
@@ -390,7 +394,7 @@ impl Lifecycle {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Stats {
             bytes: self.bytes.held(),
-            peak_bytes: self.bytes.peak.load(Ordering::Relaxed),
+            peak_bytes: self.bytes.peak(),
             budget: self.config.budget,
             loads: get(&self.loads),
             idle_evictions: get(&self.idle_evictions),
@@ -587,7 +591,7 @@ impl Lifecycle {
         if threshold == 0 || self.promoting.load(Ordering::Relaxed) {
             return;
         }
-        if self.bytes.held() + PROMOTION_ESTIMATE > self.config.budget {
+        if self.over_budget_with(PROMOTION_ESTIMATE) {
             return;
         }
         // Only a service in use now (a request within the last two sweeps):
@@ -599,17 +603,18 @@ impl Lifecycle {
         // second under bench/hostile's slow-wide), and such requests run on
         // the low-priority threads anyway.
         let now = self.now_ms();
-        let recent = 2 * SWEEP_EVERY.as_millis() as u64;
+        let recent = 2 * SWEEP_EVERY;
         let candidate = loaded
             .iter()
             .filter(|s| {
                 let c = &s.code;
                 c.runtime == Runtime::JavaScript
-                    && now.saturating_sub(c.last_used.load(Ordering::Relaxed)) < recent
+                    && now.saturating_sub(c.last_used.load(Ordering::Relaxed))
+                        < recent.as_millis() as u64
                     && !c.unpromotable.load(Ordering::Relaxed)
                     && c.score.load(Ordering::Relaxed) >= threshold
                     && c.current().is_some_and(|r| r.promoted.is_none())
-                    && !s.crowded_within(2 * SWEEP_EVERY)
+                    && !s.crowded_within(recent)
             })
             .max_by_key(|s| s.code.score.load(Ordering::Relaxed));
         let Some(service) = candidate.cloned() else {

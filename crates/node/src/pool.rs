@@ -186,8 +186,8 @@ pub struct ServiceVersion {
     /// Its app's share of the node's capacity.
     app_share: Arc<Semaphore>,
     requests: AtomicU64,
-    /// When a request of it last crowded the other apps (ms since the
-    /// capacity's start, plus one; 0: never).
+    /// When a request of it last crowded the other apps
+    /// ([`Capacity::now_ms`]; `u64::MAX`: never).
     crowded_at: AtomicU64,
     /// Log lines of requests refused before they ran, a few a second.
     pub(crate) rejections_logged: LogGate,
@@ -266,7 +266,7 @@ impl ServiceVersion {
             spec,
             code,
             requests: AtomicU64::new(0),
-            crowded_at: AtomicU64::new(0),
+            crowded_at: AtomicU64::new(u64::MAX),
             rejections_logged: LogGate::default(),
             env,
             secrets,
@@ -279,8 +279,9 @@ impl ServiceVersion {
     /// ([`Capacity::crowding`]) within the last `within`.
     pub(crate) fn crowded_within(&self, within: Duration) -> bool {
         let at = self.crowded_at.load(Ordering::Relaxed);
-        let now = self.shared.capacity.now_ms() + 1;
-        at != 0 && now.saturating_sub(at) < within.as_millis() as u64
+        let now = self.shared.capacity.now_ms();
+        now.checked_sub(at)
+            .is_some_and(|ago| ago < within.as_millis() as u64)
     }
 
     /// The service's limits.
@@ -313,7 +314,7 @@ impl ServiceVersion {
         let node = self.shared.capacity.acquire(&self.app_share).await?;
         let crowding = self.shared.capacity.crowding(&self.app_share);
         if crowding {
-            let now = self.shared.capacity.now_ms() + 1;
+            let now = self.shared.capacity.now_ms();
             self.crowded_at.store(now, Ordering::Relaxed);
         }
         let in_use = self

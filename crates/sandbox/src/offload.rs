@@ -58,9 +58,10 @@ const NICE: i32 = 19;
 /// (at the first epoch tick the guest reaches), and from there by the
 /// thread's own CPU clock. The thread's CPU clock is a system call (read
 /// around every turn, three per request: about 7 % of a hello request's
-/// CPU); the monotonic clock is read without one. Most turns end before a tick and are charged their wall time, which
-/// is their CPU time unless the kernel preempted the thread meanwhile: so
-/// that part of a turn is charged at most one tick (a short request whose
+/// CPU); the monotonic clock is read without one. Most turns end before a
+/// tick and are charged their wall time, which is their CPU time unless the
+/// kernel preempted the thread meanwhile: so that part of a turn is charged
+/// at most one tick (a short request whose
 /// thread was preempted for a few milliseconds would otherwise look long
 /// and be moved to the low-priority threads). Turns on the sandbox's own
 /// threads, which the kernel preempts often, use the CPU clock from their
