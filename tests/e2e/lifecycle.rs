@@ -540,3 +540,55 @@ fn reused_instances_serve_up_to_n_requests_and_are_dropped_after_a_failure() {
     set_secret(&node, "warm", "token", "s3cret");
     assert_eq!(seq("/js", 2), ["1 s3cret", "2 s3cret"]);
 }
+
+/// A service-binding call starts on the sandbox's low-priority threads once
+/// its chain of calls has used the CPU that moves a single guest there (two
+/// ticks): a tree of calls that are each short is not short. A call whose
+/// chain is still short runs where it was made.
+#[test]
+fn a_call_whose_chain_has_run_long_starts_on_the_low_priority_threads() {
+    let data = tempfile::tempdir().unwrap();
+    let node = Node::start(data.path(), &[]);
+    let manifest = "name = \"chain\"\n\n\
+        [services.heavy]\nsource = \"heavy.js\"\nroutes = [\"/heavy\"]\n\
+        bindings.LEAF = { service = \"leaf\" }\nlimits = { cpu = \"5s\" }\n\n\
+        [services.light]\nsource = \"light.js\"\nroutes = [\"/light\"]\n\
+        bindings.LEAF = { service = \"leaf\" }\n\n\
+        [services.leaf]\nsource = \"leaf.js\"\nroutes = [\"/leaf/*\"]\n";
+    // Far more than two milliseconds of CPU in any build, then a call.
+    let heavy = "export default { async fetch(request, env) {\n\
+        let x = 0;\n\
+        for (let i = 0; i < 2000000; i++) x = (x + i * 7) % 1000003;\n\
+        const r = await env.LEAF.fetch('http://leaf/leaf/heavy');\n\
+        return new Response(`${x} ${await r.text()}`);\n} };\n";
+    let light = "export default { async fetch(request, env) {\n\
+        const r = await env.LEAF.fetch('http://leaf/leaf/light');\n\
+        return new Response(await r.text());\n} };\n";
+    let leaf = "export default { fetch() { return new Response('leaf'); } };\n";
+    let app = js_app_dir(
+        manifest,
+        &[("heavy.js", heavy), ("light.js", light), ("leaf.js", leaf)],
+    );
+    let out = node.cli(&["deploy", app.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(get(&node, "/light"), (200, "leaf".to_string()));
+    let (status, body) = get(&node, "/heavy");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.ends_with(" leaf"), "{body}");
+    let line = |from: &str| {
+        node.log_line(&format!(
+            "service=leaf version=1 method=GET path=/leaf/{from} "
+        ))
+    };
+    let short = line("light");
+    assert!(short.contains("offloaded=false"), "{short}");
+    let long = line("heavy");
+    assert!(long.contains("offloaded=true"), "{long}");
+    // The caller itself ran long, and was moved for it.
+    let caller = node.log_line("service=heavy");
+    assert!(caller.contains("offloaded=true"), "{caller}");
+}

@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use mote_kv::Kv;
 use mote_manifest::{Binding, Service};
 use mote_outbound::{Outbound, Policy};
-use mote_sandbox::{Body, BodyError, Grants, OutgoingHttp};
+use mote_sandbox::{Body, BodyError, Chain, Grants, OutgoingHttp};
 
 use crate::NodeConfig;
 use crate::dataplane::DataPlane;
@@ -135,9 +135,9 @@ impl Calls {
         caller: String,
         callee: String,
         request: http::Request<Body>,
-        depth: u32,
+        chain: Chain,
     ) -> Result<http::Response<Body>, BodyError> {
-        if depth + 1 > MAX_DEPTH {
+        if chain.depth + 1 > MAX_DEPTH {
             return Err(refusal(format!(
                 "{caller} -> {app}/{callee}: service binding calls nest deeper than {MAX_DEPTH} \
                  (does a service call itself?)"
@@ -156,7 +156,7 @@ impl Calls {
             .cloned()
             .ok_or_else(|| refusal(format!("{caller} -> {app}/{callee}: not deployed")))?;
         let dataplane = DataPlane::new(registry, &capabilities.config);
-        Ok(dataplane.handle(service, request, depth + 1).await)
+        Ok(dataplane.handle(service, request, chain.call()).await)
     }
 }
 
@@ -164,7 +164,7 @@ impl OutgoingHttp for Calls {
     fn send(
         &self,
         request: http::Request<Body>,
-        depth: u32,
+        chain: Chain,
     ) -> BoxFuture<'static, Result<http::Response<Body>, BodyError>> {
         let host = request.uri().host().unwrap_or_default();
         match self.callee(host) {
@@ -174,7 +174,7 @@ impl OutgoingHttp for Calls {
                 self.caller.clone(),
                 callee.to_owned(),
                 request,
-                depth,
+                chain,
             )
             .boxed(),
             Some(Err(e)) => futures::future::ready(Err(e)).boxed(),

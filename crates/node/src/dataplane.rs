@@ -11,7 +11,7 @@ use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use mote_sandbox::{Body, BodyError, Completion, CompletionHandle, Outcome, SandboxError};
+use mote_sandbox::{Body, BodyError, Chain, Completion, CompletionHandle, Outcome, SandboxError};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -177,16 +177,17 @@ impl DataPlane {
             return err.to_response();
         };
         drop(live);
-        self.handle(service, req, 0).await
+        self.handle(service, req, Chain::default()).await
     }
 
-    /// Run one request on `service` and answer; `depth` is how deep in a
-    /// chain of service-binding calls it is (0: a client's request).
+    /// Run one request on `service` and answer; `chain` is the chain of
+    /// service-binding calls it belongs to (a new one for a client's
+    /// request).
     pub(crate) async fn handle<B>(
         &self,
         service: Arc<ServiceVersion>,
         req: Request<B>,
-        depth: u32,
+        chain: Chain,
     ) -> Response<Body>
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
@@ -195,7 +196,7 @@ impl DataPlane {
         let start = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let (result, completion) = self.run(&service, req, depth).await;
+        let (result, completion) = self.run(&service, req, chain).await;
         let response = result.unwrap_or_else(|e| e.to_response());
         let status = response.status().as_u16();
         match completion {
@@ -241,7 +242,7 @@ impl DataPlane {
         &self,
         service: &Arc<ServiceVersion>,
         req: Request<B>,
-        depth: u32,
+        chain: Chain,
     ) -> (Result<Response<Body>, RequestError>, Option<Ran>)
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
@@ -270,7 +271,7 @@ impl DataPlane {
         let (body, too_big) = Limited::new(body, limits.request_body, Side::Request);
         let req = Request::from_parts(parts, body.boxed_unsync());
 
-        let mut invocation = service.invocation(service.environment(), depth);
+        let mut invocation = service.invocation(service.environment(), chain);
         invocation.low_priority = slot.crowding;
         let checkout = slot.ready().for_request(&invocation.env);
         invocation.stdin = checkout.stdin;

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use mote_manifest::{Binding, Instance, Limits, Service};
-use mote_sandbox::{Grants, InstanceLimits, Invocation, Warm};
+use mote_sandbox::{Chain, Grants, InstanceLimits, Invocation, Warm};
 use mote_store::Secrets;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -345,9 +345,9 @@ impl ServiceVersion {
         env
     }
 
-    /// What one request of this service runs with, `depth` calls deep in a
-    /// chain of service bindings, in the environment `env`.
-    pub fn invocation(&self, env: Vec<(String, String)>, depth: u32) -> Invocation {
+    /// What one request of this service runs with, in `chain` (of service
+    /// bindings), in the environment `env`.
+    pub fn invocation(&self, env: Vec<(String, String)>, chain: Chain) -> Invocation {
         let l = &self.spec.limits;
         Invocation {
             limits: InstanceLimits {
@@ -359,7 +359,7 @@ impl ServiceVersion {
             log_capacity: l.log as usize,
             stdin: None,
             grants: self.grants.clone(),
-            depth,
+            chain,
             low_priority: false,
             reuse: match self.spec.instance {
                 Instance::PerRequest => 1,

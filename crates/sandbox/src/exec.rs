@@ -13,7 +13,7 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 
-use crate::grants::{Grants, Outgoing};
+use crate::grants::{Chain, Grants, Outgoing};
 use crate::host::{Host, InstanceLimits, MemoryLimiter};
 use crate::logs::{CapturedLogs, LogPipe};
 use crate::offload::{LongRuns, OFFLOAD_AFTER_TICKS, Offload, Turn, at_normal_priority};
@@ -42,9 +42,9 @@ pub struct Invocation {
     pub stdin: Option<Bytes>,
     /// What the guest may reach beyond its sandbox (nothing by default).
     pub grants: Arc<Grants>,
-    /// How deep in a chain of service-binding calls this request is (0: a
-    /// client's request).
-    pub depth: u32,
+    /// The chain of service-binding calls this request belongs to (a
+    /// client's request starts its own).
+    pub chain: Chain,
     /// Run on the sandbox's low-priority threads from the start (a request
     /// of a tenant that crowds the others); otherwise a run moves there
     /// only once it runs long, or starts there if its service's runs do.
@@ -64,7 +64,7 @@ impl Invocation {
             log_capacity: 16 << 10,
             stdin: None,
             grants: Arc::default(),
-            depth: 0,
+            chain: Chain::default(),
             low_priority: false,
             reuse: 1,
         }
@@ -218,7 +218,9 @@ impl Prepared {
     ) -> (Result<http::Response<Body>, SandboxError>, CompletionHandle) {
         let limits = inv.limits;
         let reuse = inv.reuse;
-        let start_there = inv.low_priority || self.long_runs.start_there();
+        let start_there = inv.low_priority
+            || self.long_runs.start_there()
+            || inv.chain.cpu() >= self.tick * OFFLOAD_AFTER_TICKS as u32;
         let (mut store, proxy, served) = match warm {
             Some(w) => {
                 let mut store = w.store;
@@ -397,12 +399,12 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
     let host = Host {
         wasi: wasi.build(),
         http: wasmtime_wasi_http::WasiHttpCtx::new(),
-        outgoing: Outgoing::new(inv.grants.clone(), inv.depth),
+        outgoing: Outgoing::new(inv.grants.clone(), inv.chain.clone()),
         table: wasmtime::component::ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory),
         cpu_ticks: 0,
         cpu_exceeded: false,
-        turn: Arc::new(Turn::new(tick)),
+        turn: Arc::new(Turn::new(tick, inv.chain.clone())),
         stdout,
         stderr,
     };
@@ -440,11 +442,11 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
 fn reset_store(store: &mut Store<Host>, inv: &Invocation) {
     let host = store.data_mut();
     host.http = wasmtime_wasi_http::WasiHttpCtx::new();
-    host.outgoing = Outgoing::new(inv.grants.clone(), inv.depth);
+    host.outgoing = Outgoing::new(inv.grants.clone(), inv.chain.clone());
     host.limiter.denied.store(false, Ordering::Relaxed);
     host.cpu_ticks = 0;
     host.cpu_exceeded = false;
-    host.turn.reset();
+    host.turn.reset(inv.chain.clone());
     store.set_epoch_deadline(1);
 }
 

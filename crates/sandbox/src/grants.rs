@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -59,26 +61,58 @@ impl std::fmt::Debug for Grants {
     }
 }
 
+/// The chain of service-binding calls a request belongs to: how deep in it
+/// the request is (0 for a client's request), and the CPU time the whole
+/// chain has used so far, which every guest of the chain adds to turn by
+/// turn. A call starts on the sandbox's low-priority threads once its chain
+/// has used as much as moves a single guest there: a tree of calls that are
+/// each short is not short.
+#[derive(Clone, Debug, Default)]
+pub struct Chain {
+    /// Calls between the client's request and this one.
+    pub depth: u32,
+    cpu_ns: Arc<AtomicU64>,
+}
+
+impl Chain {
+    /// The chain of a call made by this request: one deeper, the same
+    /// account of CPU time.
+    pub fn call(&self) -> Chain {
+        Chain {
+            depth: self.depth + 1,
+            cpu_ns: self.cpu_ns.clone(),
+        }
+    }
+
+    /// CPU time the chain's guests have used so far.
+    pub fn cpu(&self) -> Duration {
+        Duration::from_nanos(self.cpu_ns.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn charge(&self, ns: u64) {
+        self.cpu_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
 /// Sends a guest's outgoing HTTP request: the node implements it (service
 /// bindings in-process, everything else through the outbound allowlist).
 ///
-/// `depth` is the depth of the calling request in a chain of service calls
-/// (0 for a request from a client). Errors reach the guest as `wasi:http`
-/// error codes; `BodyError::InternalError(Some(text))` carries a message
-/// for the service's author.
+/// `chain` is the calling request's [`Chain`]. Errors reach the guest as
+/// `wasi:http` error codes; `BodyError::InternalError(Some(text))` carries a
+/// message for the service's author.
 pub trait OutgoingHttp: Send + Sync {
-    /// Send `request` on behalf of a guest running at `depth`.
+    /// Send `request` on behalf of a guest whose request is in `chain`.
     fn send(
         &self,
         request: http::Request<Body>,
-        depth: u32,
+        chain: Chain,
     ) -> BoxFuture<'static, Result<http::Response<Body>, BodyError>>;
 }
 
 /// The per-request side of the grants: the outgoing-request hook.
 pub(crate) struct Outgoing {
     pub(crate) grants: Arc<Grants>,
-    pub(crate) depth: u32,
+    pub(crate) chain: Chain,
     pub(crate) sent: u32,
     /// String cursors of `wasi:keyvalue` listings, by the number the guest
     /// was given (`list-keys` takes a u64).
@@ -86,10 +120,10 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
-    pub(crate) fn new(grants: Arc<Grants>, depth: u32) -> Self {
+    pub(crate) fn new(grants: Arc<Grants>, chain: Chain) -> Self {
         Outgoing {
             grants,
-            depth,
+            chain,
             sent: 0,
             cursors: Vec::new(),
         }
@@ -138,9 +172,9 @@ impl WasiHttpHooks for Outgoing {
             });
         }
         self.sent += 1;
-        let depth = self.depth;
+        let chain = self.chain.clone();
         Box::new(async move {
-            let response = http.send(request, depth).await?;
+            let response = http.send(request, chain).await?;
             let done: Box<dyn Future<Output = Result<(), BodyError>> + Send> =
                 Box::new(async { Ok(()) });
             Ok((response, done))

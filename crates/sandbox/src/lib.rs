@@ -44,7 +44,7 @@ mod offload;
 
 pub use engine::{AllocatorKind, Sandbox, SandboxConfig};
 pub use exec::{Completion, CompletionHandle, Invocation, Outcome, Prepared, Warm};
-pub use grants::{Grants, OutgoingHttp};
+pub use grants::{Chain, Grants, OutgoingHttp};
 pub use host::InstanceLimits;
 pub use logs::CapturedLogs;
 

@@ -15,7 +15,10 @@
 //! A service whose recent runs mostly went long ([`LongRuns`]) starts its
 //! next runs on those threads directly: a tenant whose every request burns a
 //! few milliseconds (deep recursion, say) would otherwise take its first
-//! ticks of every request on a request thread.
+//! ticks of every request on a request thread. So does a service-binding
+//! call whose chain of calls ([`Chain`](crate::Chain)) has already used
+//! those two ticks: a tree of calls that are each short (a service calling
+//! itself twice per request) is not short, and ran on the request threads.
 //!
 //! A guest's CPU time is the time it ran during its turns ([`Turn`]): a
 //! guest that waits (for a timer, a body, a service it called, or its turn
@@ -27,11 +30,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
+
+use crate::grants::Chain;
 
 /// CPU ticks after which a guest is moved off the request thread. Two
 /// (2 ms by default): a service's first request, which also loads its code,
@@ -81,6 +86,9 @@ pub(crate) struct Turn {
     untimed_at_most: u64,
     long: AtomicBool,
     moved: AtomicBool,
+    /// The request's chain of calls, charged each turn's time too (replaced
+    /// when a reused instance serves another request).
+    chain: Mutex<Chain>,
 }
 
 /// `Turn::cpu_from` before the meter has looked at the turn.
@@ -111,7 +119,7 @@ fn thread_cpu_ns() -> u64 {
 
 impl Turn {
     /// A meter for a guest whose CPU is checked every `tick`.
-    pub(crate) fn new(tick: Duration) -> Self {
+    pub(crate) fn new(tick: Duration, chain: Chain) -> Self {
         Turn {
             began: AtomicU64::new(BETWEEN_TURNS),
             cpu_from: AtomicU64::new(UNTIMED),
@@ -120,6 +128,7 @@ impl Turn {
             untimed_at_most: tick.as_nanos() as u64,
             long: AtomicBool::new(false),
             moved: AtomicBool::new(false),
+            chain: Mutex::new(chain),
         }
     }
 
@@ -156,8 +165,13 @@ impl Turn {
 
     /// The guest's turn on this thread has ended.
     fn end(&self) {
-        self.used.fetch_add(self.this_turn(), Ordering::Relaxed);
+        let ns = self.this_turn();
+        self.used.fetch_add(ns, Ordering::Relaxed);
         self.began.store(BETWEEN_TURNS, Ordering::Relaxed);
+        self.chain
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .charge(ns);
     }
 
     /// CPU time the guest has used so far, the current turn included.
@@ -193,8 +207,10 @@ impl Turn {
         self.moved.load(Ordering::Relaxed)
     }
 
-    /// For an instance that serves another request (warm reuse).
-    pub(crate) fn reset(&self) {
+    /// For an instance that serves another request (warm reuse), of
+    /// `chain`.
+    pub(crate) fn reset(&self, chain: Chain) {
+        *self.chain.lock().unwrap_or_else(|e| e.into_inner()) = chain;
         self.used.store(0, Ordering::Relaxed);
         self.long.store(false, Ordering::Relaxed);
         self.moved.store(false, Ordering::Relaxed);
@@ -431,7 +447,7 @@ mod tests {
     #[test]
     fn a_turn_is_charged_what_it_ran_not_the_time_its_thread_was_off_the_cpu() {
         // A sleep stands for a preemption: time passes, the thread does not run.
-        let turn = Turn::new(TICK);
+        let turn = Turn::new(TICK, Chain::default());
         turn.begin();
         std::thread::sleep(Duration::from_millis(20));
         turn.end();
