@@ -224,7 +224,7 @@ impl Prepared {
         let (mut store, proxy, served) = match warm {
             Some(w) => {
                 let mut store = w.store;
-                reset_store(&mut store, &inv);
+                reset_store(&mut store, &inv, self.tick);
                 (store, Some(w.proxy), w.served)
             }
             None => (new_store(self.pre.engine(), &inv, self.tick), None, 0),
@@ -439,14 +439,14 @@ pub(crate) fn new_store(engine: &Engine, inv: &Invocation, tick: Duration) -> St
 /// state starts afresh (CPU meter and deadline, the grants' use, the
 /// `wasi:http` context); the limits and environment are the service's own
 /// and unchanged; what the guest keeps in memory stays.
-fn reset_store(store: &mut Store<Host>, inv: &Invocation) {
+fn reset_store(store: &mut Store<Host>, inv: &Invocation, tick: Duration) {
     let host = store.data_mut();
     host.http = wasmtime_wasi_http::WasiHttpCtx::new();
     host.outgoing = Outgoing::new(inv.grants.clone(), inv.chain.clone());
     host.limiter.denied.store(false, Ordering::Relaxed);
     host.cpu_ticks = 0;
     host.cpu_exceeded = false;
-    host.turn.reset(inv.chain.clone());
+    host.turn = Arc::new(Turn::new(tick, inv.chain.clone()));
     store.set_epoch_deadline(1);
 }
 

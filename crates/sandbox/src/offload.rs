@@ -30,7 +30,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -86,9 +86,8 @@ pub(crate) struct Turn {
     untimed_at_most: u64,
     long: AtomicBool,
     moved: AtomicBool,
-    /// The request's chain of calls, charged each turn's time too (replaced
-    /// when a reused instance serves another request).
-    chain: Mutex<Chain>,
+    /// The request's chain of calls, charged each turn's time too.
+    chain: Chain,
 }
 
 /// `Turn::cpu_from` before the meter has looked at the turn.
@@ -128,7 +127,7 @@ impl Turn {
             untimed_at_most: tick.as_nanos() as u64,
             long: AtomicBool::new(false),
             moved: AtomicBool::new(false),
-            chain: Mutex::new(chain),
+            chain,
         }
     }
 
@@ -168,10 +167,7 @@ impl Turn {
         let ns = self.this_turn();
         self.used.fetch_add(ns, Ordering::Relaxed);
         self.began.store(BETWEEN_TURNS, Ordering::Relaxed);
-        self.chain
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .charge(ns);
+        self.chain.charge(ns);
     }
 
     /// CPU time the guest has used so far, the current turn included.
@@ -205,15 +201,6 @@ impl Turn {
     /// Whether the guest ran, at least in part, on the sandbox's threads.
     pub(crate) fn moved(&self) -> bool {
         self.moved.load(Ordering::Relaxed)
-    }
-
-    /// For an instance that serves another request (warm reuse), of
-    /// `chain`.
-    pub(crate) fn reset(&self, chain: Chain) {
-        *self.chain.lock().unwrap_or_else(|e| e.into_inner()) = chain;
-        self.used.store(0, Ordering::Relaxed);
-        self.long.store(false, Ordering::Relaxed);
-        self.moved.store(false, Ordering::Relaxed);
     }
 }
 
