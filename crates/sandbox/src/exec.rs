@@ -317,7 +317,7 @@ impl Prepared {
         // in its own task. A guest that runs long moves to the sandbox's
         // low-priority threads (`offload`); a run of a service whose runs go
         // long, or one asked to (`inv.low_priority`), starts there.
-        let mut guest = Offload::new(guest, turn, start_there);
+        let mut guest = Offload::new(guest, turn, start_there, self.long_runs.all_short());
         let mut resp_rx = resp_rx;
         let (response, completion) = tokio::select! {
             biased;

@@ -12,6 +12,15 @@
 //! neighbour's request waited behind all of them at every step of its own
 //! (and its I/O was only looked at between slices).
 //!
+//! There are two such lanes, both at that priority: one for guests that
+//! were moved mid-run while their service's recent runs were all short (a
+//! neighbour's request that happened to run long once), one for everything
+//! else that runs long. Each lane runs its guests a tick at a time, first in
+//! first out; in a single lane, a neighbour's request moved there once waited
+//! 645 ms behind an attacker's hundreds of queued calls. In its own lane it
+//! waits behind its own kind, and the kernel shares the CPU between the two
+//! lanes' threads.
+//!
 //! A service whose recent runs mostly went long ([`LongRuns`]) starts its
 //! next runs on those threads directly: a tenant whose every request burns a
 //! few milliseconds (deep recursion, say) would otherwise take its first
@@ -230,30 +239,42 @@ impl LongRuns {
     pub(crate) fn start_there(&self) -> bool {
         self.0.load(Ordering::Relaxed) >= Self::START_THERE_AT
     }
+
+    /// None of the service's recent runs went long (or as many short runs
+    /// followed them).
+    pub(crate) fn all_short(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
 }
 
-/// The sandbox's own threads for long-running guests (one per CPU, at the
-/// lowest priority), and one thread at normal priority for work that holds
-/// the kernel's memory-map lock (see [`at_normal_priority`]). Both are
-/// started with the node's sandbox ([`start`]), on a thread of normal
-/// priority: a thread inherits its creator's niceness, and only a
-/// privileged process may lower it again.
+/// The sandbox's own threads for long-running guests: two lanes
+/// ([`Lane`]) of one thread per CPU each, at the lowest priority; and one
+/// thread at normal priority for work that holds the kernel's memory-map
+/// lock (see [`at_normal_priority`]). All are started with the node's
+/// sandbox ([`start`]), on a thread of normal priority: a thread inherits
+/// its creator's niceness, and only a privileged process may lower it again.
 struct Lanes {
     long: tokio::runtime::Runtime,
+    brief: tokio::runtime::Runtime,
     normal: std::sync::mpsc::Sender<Job>,
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Which of the low-priority lanes a guest goes to, should it leave the
+/// request thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// Guests that start there, and guests of services that ran long
+    /// recently.
+    Long,
+    /// Guests moved mid-run whose service's recent runs were all short.
+    Brief,
+}
 
-static LANES: LazyLock<Lanes> = LazyLock::new(|| {
-    let (tx, rx) = std::sync::mpsc::channel::<Job>();
-    // If it cannot be started, `at_normal_priority` runs jobs in place.
-    let _ = std::thread::Builder::new()
-        .name("mote-release".into())
-        .spawn(move || rx.into_iter().for_each(|job| job()));
-    let long = tokio::runtime::Builder::new_multi_thread()
+/// A multi-threaded runtime of one thread per CPU at the lowest priority.
+fn low_priority_runtime(thread_name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .thread_name("mote-long")
+        .thread_name(thread_name)
         .on_thread_start(|| {
             // SAFETY: plain syscall on the calling thread (who = 0: on
             // Linux, PRIO_PROCESS with 0 is the calling thread).
@@ -265,8 +286,22 @@ static LANES: LazyLock<Lanes> = LazyLock::new(|| {
         })
         .enable_all()
         .build()
-        .expect("the sandbox's runtime for long-running guests");
-    Lanes { long, normal: tx }
+        .expect("the sandbox's runtime for long-running guests")
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+static LANES: LazyLock<Lanes> = LazyLock::new(|| {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    // If it cannot be started, `at_normal_priority` runs jobs in place.
+    let _ = std::thread::Builder::new()
+        .name("mote-release".into())
+        .spawn(move || rx.into_iter().for_each(|job| job()));
+    Lanes {
+        long: low_priority_runtime("mote-long"),
+        brief: low_priority_runtime("mote-brief"),
+        normal: tx,
+    }
 });
 
 /// Make the sandbox's threads now (rather than when the first guest moves,
@@ -324,12 +359,13 @@ impl<F: Future> Future for Metered<F> {
     }
 }
 
-/// A guest's future that moves itself to [`Lanes`] once its [`Turn`] is
-/// long (set by the guest's CPU meter, or up front for a service whose runs
-/// go long) and the guest yields. Dropping it cancels the guest wherever it
-/// runs.
+/// A guest's future that moves itself to one of the [`Lanes`] once its
+/// [`Turn`] is long (set by the guest's CPU meter, or up front for a service
+/// whose runs go long) and the guest yields. Dropping it cancels the guest
+/// wherever it runs.
 pub(crate) struct Offload<F: Future> {
     state: State<F>,
+    lane: Lane,
 }
 
 enum State<F: Future> {
@@ -343,13 +379,21 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    /// `start_there`: move before the guest first runs.
-    pub(crate) fn new(guest: F, turn: Arc<Turn>, start_there: bool) -> Self {
-        if start_there {
+    /// `start_there`: move before the guest first runs (to [`Lane::Long`]).
+    /// `all_short`: none of the service's recent runs went long; a guest
+    /// moved mid-run goes to [`Lane::Brief`] then.
+    pub(crate) fn new(guest: F, turn: Arc<Turn>, start_there: bool, all_short: bool) -> Self {
+        let lane = if start_there {
             turn.set_long();
-        }
+            Lane::Long
+        } else if all_short {
+            Lane::Brief
+        } else {
+            Lane::Long
+        };
         Offload {
             state: State::Here(Metered::new(guest, turn)),
+            lane,
         }
     }
 }
@@ -376,7 +420,11 @@ where
                         unreachable!("matched above");
                     };
                     guest.turn.moved.store(true, Ordering::Relaxed);
-                    self.state = State::There(LANES.long.spawn(guest));
+                    let lane = match self.lane {
+                        Lane::Long => &LANES.long,
+                        Lane::Brief => &LANES.brief,
+                    };
+                    self.state = State::There(lane.spawn(guest));
                 }
                 State::There(handle) => {
                     return Pin::new(handle).poll(cx).map(|done| match done {
@@ -412,10 +460,9 @@ mod tests {
 
     #[test]
     fn the_sandbox_threads_run_at_the_lowest_priority() {
-        let (policy, nice) = LANES.long.block_on(async {
-            LANES
-                .long
-                .spawn(async {
+        for lane in [&LANES.long, &LANES.brief] {
+            let (policy, nice) = lane.block_on(async {
+                lane.spawn(async {
                     // SAFETY: plain syscalls about the calling thread.
                     unsafe {
                         (
@@ -426,9 +473,45 @@ mod tests {
                 })
                 .await
                 .unwrap()
-        });
-        assert_eq!(policy, libc::SCHED_IDLE);
-        assert_eq!(nice, NICE);
+            });
+            assert_eq!(policy, libc::SCHED_IDLE);
+            assert_eq!(nice, NICE);
+        }
+    }
+
+    /// The names of the threads a guest ran on: at its first turn, and at its
+    /// second, after its meter found it long (as at its second tick).
+    async fn threads_of_a_guest_that_runs_long(start_there: bool, all_short: bool) -> [String; 2] {
+        let turn = Arc::new(Turn::new(TICK, Chain::default()));
+        let meter = turn.clone();
+        let thread = || std::thread::current().name().unwrap_or("").to_owned();
+        let guest = async move {
+            let first = thread();
+            meter.set_long();
+            tokio::task::yield_now().await;
+            [first, thread()]
+        };
+        Offload::new(guest, turn, start_there, all_short).await
+    }
+
+    #[tokio::test]
+    async fn a_guest_moved_while_its_service_ran_short_does_not_queue_behind_long_runners() {
+        let here = std::thread::current().name().unwrap_or("").to_owned();
+        assert_eq!(
+            threads_of_a_guest_that_runs_long(false, true).await,
+            [here.clone(), "mote-brief".to_owned()],
+        );
+        // Its service ran long recently: with the others that run long.
+        assert_eq!(
+            threads_of_a_guest_that_runs_long(false, false).await,
+            [here, "mote-long".to_owned()],
+        );
+        // Asked to start there: never on the request thread, and in the long
+        // lane whatever its service's history.
+        assert_eq!(
+            threads_of_a_guest_that_runs_long(true, true).await,
+            ["mote-long".to_owned(), "mote-long".to_owned()],
+        );
     }
 
     #[test]
