@@ -45,44 +45,71 @@ pub unsafe fn commit_pages(_addr: *mut u8, _len: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// MOTE-PATCH: a decommit of more than this many bytes is made a piece of
+/// this size at a time, with a `sched_yield` after each piece (see
+/// `MOTE-PATCH.md`).
+#[cfg(feature = "pooling-allocator")]
+const DECOMMIT_PIECE: usize = 16 << 20;
+
 #[cfg(feature = "pooling-allocator")]
 pub unsafe fn decommit_pages(iov: &[iovec]) -> io::Result<()> {
+    let total: usize = iov.iter().map(|v| v.iov_len).sum();
     // Attempt to use `process_madvise` as it batches everything into a singl
     // syscall instead of requiring `madvise`-per-rgion like below. This is only
     // supported on Linux with (as of the time of this writing) a relatively
     // recent kernel.
     #[cfg(target_os = "linux")]
     unsafe {
-        if iov.len() > 1 && process_madvise::run_self(iov, libc::MADV_DONTNEED, 0)? {
+        if total <= DECOMMIT_PIECE
+            && iov.len() > 1
+            && process_madvise::run_self(iov, libc::MADV_DONTNEED, 0)?
+        {
             return Ok(());
         }
     }
-    for iov in iov {
-        if iov.iov_len == 0 {
-            continue;
+    // MOTE-PATCH: freeing the pages of a large memory takes the kernel
+    // milliseconds (about 25 ms per GiB), and a thread that woke up on the
+    // same CPU meanwhile would wait for the scheduler's next tick.
+    for whole in iov {
+        let mut done = 0;
+        while done < whole.iov_len {
+            let len = (whole.iov_len - done).min(DECOMMIT_PIECE);
+            let piece = iovec {
+                iov_base: unsafe { whole.iov_base.byte_add(done) },
+                iov_len: len,
+            };
+            unsafe { decommit_piece(&piece)? };
+            done += len;
+            if total > DECOMMIT_PIECE {
+                std::thread::yield_now();
+            }
         }
+    }
+    Ok(())
+}
 
-        unsafe {
-            cfg_select! {
-                target_os = "linux" => {
-                    use rustix::mm::{madvise, Advice};
+#[cfg(feature = "pooling-allocator")]
+unsafe fn decommit_piece(iov: &iovec) -> io::Result<()> {
+    unsafe {
+        cfg_select! {
+            target_os = "linux" => {
+                use rustix::mm::{madvise, Advice};
 
-                    // On Linux, this is enough to cause the kernel to initialize
-                    // the pages to 0 on next access
-                    madvise(iov.iov_base, iov.iov_len, Advice::LinuxDontNeed)?;
-                }
-                _ => {
-                    // By creating a new mapping at the same location, this will
-                    // discard the mapping for the pages in the given range.
-                    // The new mapping will be to the CoW zero page, so this
-                    // effectively zeroes the pages.
-                    mmap_anonymous(
-                        iov.iov_base,
-                        iov.iov_len,
-                        ProtFlags::READ | ProtFlags::WRITE,
-                        MapFlags::PRIVATE | super::mmap::MMAP_NORESERVE_FLAG | MapFlags::FIXED,
-                    )?;
-                }
+                // On Linux, this is enough to cause the kernel to initialize
+                // the pages to 0 on next access
+                madvise(iov.iov_base, iov.iov_len, Advice::LinuxDontNeed)?;
+            }
+            _ => {
+                // By creating a new mapping at the same location, this will
+                // discard the mapping for the pages in the given range.
+                // The new mapping will be to the CoW zero page, so this
+                // effectively zeroes the pages.
+                mmap_anonymous(
+                    iov.iov_base,
+                    iov.iov_len,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE | super::mmap::MMAP_NORESERVE_FLAG | MapFlags::FIXED,
+                )?;
             }
         }
     }
