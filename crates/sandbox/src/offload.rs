@@ -261,8 +261,8 @@ struct Lanes {
 
 /// Which of the low-priority lanes a guest goes to, should it leave the
 /// request thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lane {
+#[derive(Debug, Clone, Copy)]
+enum Lane {
     /// Guests that start there, and guests of services that ran long
     /// recently.
     Long,
