@@ -357,12 +357,13 @@ impl<F: Future> Future for Metered<F> {
         self.turn.end();
         if self.turn.moved() {
             // On a low-priority thread, give the CPU to any normal thread
-            // waiting for it, at every turn of the guest (at least every
-            // tick). A thread woken while a low-priority one ran was seen
-            // waiting up to the scheduler's next tick (4 ms here) under a
-            // memory bomb, although the kernel should have preempted at
-            // once; with this yield, the neighbour's p99 under the bomb went
-            // from 1.0-1.5 ms to 0.56-0.82 ms in alternated runs.
+            // waiting for it, at every turn of the guest (a turn ends at the
+            // guest's next epoch check, every tick). A thread woken while a
+            // low-priority one ran was seen waiting up to the scheduler's
+            // next tick (4 ms here) under a memory bomb, although the kernel
+            // should have preempted at once; with this yield, the
+            // neighbour's p99 under the bomb went from 1.0-1.5 ms to
+            // 0.56-0.82 ms in alternated runs.
             // SAFETY: plain syscall.
             unsafe { libc::sched_yield() };
         }
