@@ -253,6 +253,17 @@ pub fn tar_of(dir: &Path) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// The value of `key=` in a log line.
+pub fn log_field<'a>(line: &'a str, key: &str) -> &'a str {
+    let start = line
+        .find(&format!(" {key}="))
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+        + key.len()
+        + 2;
+    let rest = &line[start..];
+    &rest[..rest.find(' ').unwrap_or(rest.len())]
+}
+
 /// A hello app manifest named `name` with route `route`.
 pub fn hello_manifest(name: &str, route: &str) -> String {
     format!(

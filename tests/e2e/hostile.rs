@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Node, admin, tar_of, write_app};
+use crate::harness::{Node, admin, log_field, tar_of, write_app};
 
 /// What the node keeps of each of a guest's stdout and stderr per request,
 /// by default.
@@ -253,17 +253,6 @@ fn app_version(node: &Node, app: &str) -> u64 {
 /// The node's one request log line for `path` (waiting, bounded, for it).
 fn request_log_line(node: &Node, path: &str) -> String {
     node.log_line(&format!(" path={path} status="))
-}
-
-/// The value of `key=` in a log line.
-fn log_field<'a>(line: &'a str, key: &str) -> &'a str {
-    let start = line
-        .find(&format!(" {key}="))
-        .unwrap_or_else(|| panic!("no {key} in {line}"))
-        + key.len()
-        + 2;
-    let rest = &line[start..];
-    &rest[..rest.find(' ').unwrap_or(rest.len())]
 }
 
 /// The node process's peak resident memory (`VmHWM`), in KiB.

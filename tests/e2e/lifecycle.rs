@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Node, admin, app_dir, get, get_json, hello_manifest, http};
+use crate::harness::{Node, admin, app_dir, get, get_json, hello_manifest, http, log_field};
 
 fn health(node: &Node) -> Value {
     http()
@@ -601,10 +601,5 @@ fn a_call_whose_chain_has_run_long_starts_on_the_low_priority_threads() {
 
 /// The CPU time a request log line reports.
 fn cpu_ms(line: &str) -> f64 {
-    let value = line
-        .split("cpu_ms=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no cpu_ms in {line}"));
-    value.parse().unwrap()
+    log_field(line, "cpu_ms").trim_matches('"').parse().unwrap()
 }
