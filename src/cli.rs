@@ -177,6 +177,14 @@ pub struct ServeArgs {
         default_value_t = 1000
     )]
     pub promote_after: u32,
+
+    /// An instance slot keeps the pages its last instance used (up to 1 MiB,
+    /// so that the next instance starts without page faults); once unused
+    /// for this long (up to twice this), it gives them back to the system.
+    /// After a burst of requests, the node's memory returns to what its
+    /// steady traffic uses.
+    #[arg(long, env = "MOTE_RELEASE_IDLE_MEMORY_AFTER", value_name = "DURATION", default_value = "10s", value_parser = parse_positive_duration)]
+    pub release_idle_memory_after: std::time::Duration,
 }
 
 fn parse_limit_max(text: &str) -> Result<(String, String), String> {

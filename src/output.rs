@@ -187,7 +187,7 @@ pub fn health(out: &mut impl Write, url: &str, health: &Health) -> anyhow::Resul
     let l = &health.lifecycle;
     writeln!(
         out,
-        "memory: {} resident; code {} of a {} budget (at most {} so far); {} service{} loaded ({} promoted)",
+        "memory: {} resident; code {} of a {} budget (at most {} so far); {} service{} loaded ({} promoted); idle instance slots keep {} ({} given back so far)",
         human_size(l.rss_bytes),
         human_size(l.code_bytes),
         human_size(l.budget_bytes),
@@ -195,6 +195,8 @@ pub fn health(out: &mut impl Write, url: &str, health: &Health) -> anyhow::Resul
         l.loaded,
         if l.loaded == 1 { "" } else { "s" },
         l.promoted,
+        human_size(l.idle_slot_bytes),
+        human_size(l.idle_slot_bytes_released),
     )?;
     writeln!(
         out,

@@ -48,6 +48,7 @@ pub fn run(args: ServeArgs, quiet: bool) -> Result<()> {
             idle: args.idle_timeout,
             budget: args.memory_budget,
             promote_after: args.promote_after,
+            release_idle_memory: args.release_idle_memory_after,
         },
         ..NodeConfig::default()
     };

@@ -603,3 +603,48 @@ fn a_call_whose_chain_has_run_long_starts_on_the_low_priority_threads() {
 fn cpu_ms(line: &str) -> f64 {
     log_field(line, "cpu_ms").trim_matches('"').parse().unwrap()
 }
+
+#[test]
+fn instance_slots_left_unused_after_a_burst_give_their_memory_back() {
+    let data = tempfile::tempdir().unwrap();
+    let manifest = "name = \"burst\"\n\n\
+        [services.slow]\nsource = \"slow.wasm\"\nroutes = [\"/slow\"]\n";
+    let a = app_dir(manifest, &[("slow.wasm", "slow")]);
+    let node = Node::start_with(
+        data.path(),
+        &[a.path()],
+        &["--release-idle-memory-after", "1s"],
+    );
+    // 16 instances at once: 16 slots, each keeping the pages its instance
+    // dirtied for the next one.
+    let burst: Vec<_> = (0..16)
+        .map(|_| {
+            let url = node.url("/slow?ms=500");
+            std::thread::spawn(move || http().get(url).send().unwrap().status().as_u16())
+        })
+        .collect();
+    for request in burst {
+        assert_eq!(request.join().unwrap(), 200);
+    }
+    let kept = health(&node)["lifecycle"]["idle_slot_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(kept > 0, "{}", health(&node));
+    // Unused from one release to the next (1-2 s, plus the sweep's second).
+    assert!(
+        eventually(
+            Duration::from_secs(15),
+            || health(&node)["lifecycle"]["idle_slot_bytes"] == 0
+        ),
+        "{}",
+        health(&node)
+    );
+    let h = health(&node);
+    assert!(
+        h["lifecycle"]["idle_slot_bytes_released"].as_u64().unwrap() >= kept,
+        "{h}"
+    );
+    assert!(node.logs().contains("gave back idle memory"));
+    // The released slots serve again.
+    assert_eq!(get(&node, "/slow?ms=1"), (200, "done".into()));
+}

@@ -54,6 +54,12 @@ pub struct NodeLifecycle {
     pub demotions: u64,
     /// Promotions that failed (the service stayed on the shared engine).
     pub promotion_failures: u64,
+    /// Bytes that unused sandbox instance slots keep resident now (up to
+    /// 1 MiB each, for the next instance).
+    pub idle_slot_bytes: u64,
+    /// Bytes that unused instance slots gave back to the system since the
+    /// node started (`--release-idle-memory-after`).
+    pub idle_slot_bytes_released: u64,
 }
 
 /// An entry of `GET /v1/apps`.

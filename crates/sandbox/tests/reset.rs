@@ -2,16 +2,9 @@
 //! between two instances. Alone in its own test binary (its own process)
 //! because it counts the process's page faults.
 
-use http_body_util::BodyExt;
-use mote_sandbox::{InstanceLimits, Invocation, Sandbox, SandboxConfig, empty_body};
+mod common;
 
-/// Minor page faults of the whole process so far.
-fn minor_faults() -> i64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
-    usage.ru_minflt
-}
+use common::{counter_sandbox, minor_faults, scatter};
 
 /// The `counter` guest's `/scatter` dirties 96 pages, one in every two
 /// (96 separate runs of dirty pages), after checking that none holds the
@@ -24,34 +17,11 @@ fn minor_faults() -> i64 {
 /// (`PAGEMAP_SCAN`), like the node's fast path.
 #[test]
 fn scattered_dirty_pages_are_reset_in_place() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
-    let wasm = std::fs::read(mote_test_guests::COUNTER).unwrap();
-    let counter = sandbox.prepare(&sandbox.compile(&wasm).unwrap()).unwrap();
-    let scatter = || async {
-        let req = http::Request::get("http://localhost/scatter")
-            .body(empty_body())
-            .unwrap();
-        let (resp, done) = counter
-            .handle(req, Invocation::new(InstanceLimits::default()))
-            .await;
-        let body = resp
-            .unwrap()
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes();
-        done.wait().await;
-        String::from_utf8(body.to_vec()).unwrap()
-    };
+    let (rt, _sandbox, counter) = counter_sandbox();
     rt.block_on(async {
         for _ in 0..5 {
             assert_eq!(
-                scatter().await,
+                scatter(&counter).await,
                 "1",
                 "an instance saw a previous one's writes"
             );
@@ -60,7 +30,7 @@ fn scattered_dirty_pages_are_reset_in_place() {
         let before = minor_faults();
         for _ in 0..RUNS {
             assert_eq!(
-                scatter().await,
+                scatter(&counter).await,
                 "1",
                 "an instance saw a previous one's writes"
             );

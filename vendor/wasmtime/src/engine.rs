@@ -790,6 +790,19 @@ impl Engine {
         crate::runtime::vm::PoolingAllocatorMetrics::new(self)
     }
 
+    /// MOTE-PATCH: gives back to the kernel the pages that unused linear-memory
+    /// slots of the pooling allocator keep resident (up to
+    /// `linear_memory_keep_resident` each), for the slots that were already
+    /// unused at the previous call. Returns how many bytes those slots kept
+    /// resident; 0 without the pooling allocator. Meant to be called
+    /// periodically: a slot reused between two calls keeps its pages.
+    #[cfg(feature = "pooling-allocator")]
+    pub fn trim_idle_pooled_memories(&self) -> usize {
+        self.allocator()
+            .as_pooling()
+            .map_or(0, |pool| pool.trim_idle_memories())
+    }
+
     pub(crate) fn allocator(&self) -> &dyn crate::runtime::vm::InstanceAllocator {
         let r: &(dyn crate::runtime::vm::InstanceAllocator + Send + Sync) =
             self.inner.allocator.as_ref();

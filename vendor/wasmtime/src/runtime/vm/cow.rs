@@ -742,6 +742,27 @@ impl MemoryImageSlot {
         self.image.is_some()
     }
 
+    /// MOTE-PATCH: gives every page of this clean (reset, unused) slot back
+    /// to the kernel. The slot stays ready: `madvise(MADV_DONTNEED)` turns the
+    /// image's pages back into the image's own (copy-on-write) pages and the
+    /// rest into zero pages, which is what a clean slot holds; they fault in
+    /// again when the next instance touches them.
+    pub(crate) fn decommit_resident(&mut self) -> Result<()> {
+        assert!(!self.dirty);
+        if self.accessible.is_zero()
+            || vm::decommit_behavior() != DecommitBehavior::RestoreOriginalMapping
+        {
+            return Ok(());
+        }
+        unsafe {
+            vm::decommit_pages(&[vm::iovec {
+                iov_base: self.base.as_mut_ptr().cast(),
+                iov_len: self.accessible.byte_count(),
+            }])?;
+        }
+        Ok(())
+    }
+
     #[allow(dead_code, reason = "only used in some cfgs")]
     pub(crate) fn is_dirty(&self) -> bool {
         self.dirty

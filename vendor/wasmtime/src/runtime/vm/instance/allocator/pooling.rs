@@ -268,6 +268,11 @@ impl Drop for PoolingInstanceAllocator {
 }
 
 impl PoolingInstanceAllocator {
+    /// MOTE-PATCH: see [`crate::Engine::trim_idle_pooled_memories`].
+    pub(crate) fn trim_idle_memories(&self) -> usize {
+        self.memories.trim_idle()
+    }
+
     /// Creates a new pooling instance allocator with the given strategy and limits.
     pub fn new(config: &PoolingAllocationConfig, tunables: &Tunables) -> Result<Self> {
         Ok(Self {

@@ -147,6 +147,12 @@ struct Inner {
 
     /// Cache for the sum of the `bytes_resident` of all `UnusedWarm` slots.
     unused_bytes_resident: usize,
+
+    /// MOTE-PATCH: the current trim generation, advanced by
+    /// [`ModuleAffinityIndexAllocator::advance_trim_generation`]. A slot freed
+    /// in an earlier generation has been unused since at least the last
+    /// advance.
+    trim_generation: u32,
 }
 
 /// A helper "linked list" data structure which is based on indices.
@@ -202,6 +208,9 @@ struct Unused {
 
     /// Metadata within the `warm` list of the main allocator.
     unused_list_link: Link,
+
+    /// MOTE-PATCH: the allocator's trim generation when this slot was freed.
+    trim_generation: u32,
 }
 
 enum AllocMode {
@@ -299,6 +308,7 @@ impl ModuleAffinityIndexAllocator {
                     slot_state: (0..shard_capacity).map(|_| SlotState::UnusedCold).collect(),
                     warm: List::default(),
                     unused_bytes_resident: 0,
+                    trim_generation: 0,
                 }))
             })
             .try_collect()?;
@@ -519,7 +529,99 @@ impl ModuleAffinityIndexAllocator {
             bytes_resident,
             affine_list_link,
             unused_list_link,
+            trim_generation: inner.trim_generation,
         });
+    }
+
+    /// MOTE-PATCH: takes up to `max` unused warm slots that still keep pages
+    /// resident and were freed before the last
+    /// [`Self::advance_trim_generation`], least recently freed first, and
+    /// marks them used so that nothing allocates them while their pages are
+    /// released. Each comes with the affinity it had and the bytes it kept
+    /// resident, to be handed back to [`Self::return_trimmed`].
+    pub(crate) fn take_idle_resident(
+        &self,
+        max: usize,
+    ) -> Vec<(SlotId, Option<MemoryInModule>, usize)> {
+        let mut taken = Vec::new();
+        for shard in self.shard_ids() {
+            let mut inner = self.shard(shard).lock().unwrap();
+            let mut cursor = inner.warm.head;
+            while let Some(local) = cursor {
+                if taken.len() == max {
+                    return taken;
+                }
+                let unused = *inner.slot_state[local.index()].unwrap_unused();
+                cursor = unused.unused_list_link.next;
+                // The warm list is in the order slots were freed (trimmed
+                // slots go back to its head): from the first slot freed in
+                // the current generation on, every slot is too recent.
+                if unused.trim_generation == inner.trim_generation && unused.bytes_resident > 0 {
+                    break;
+                }
+                if unused.bytes_resident == 0 {
+                    continue;
+                }
+                inner.remove(local);
+                inner.unused_bytes_resident -= unused.bytes_resident;
+                inner.slot_state[local.index()] = SlotState::Used(unused.affinity);
+                taken.push((
+                    self.global_id(shard, local),
+                    unused.affinity,
+                    unused.bytes_resident,
+                ));
+            }
+        }
+        taken
+    }
+
+    /// MOTE-PATCH: gives back slots taken by [`Self::take_idle_resident`],
+    /// now without resident pages, as the least recently used of the unused
+    /// warm slots: their affinity is kept, but a slot whose pages are still
+    /// resident is preferred to them.
+    pub(crate) fn return_trimmed(&self, slots: &[(SlotId, Option<MemoryInModule>, usize)]) {
+        for &(id, affinity, _) in slots {
+            let (shard, local) = self.shard_of(id);
+            let mut inner = self.shard(shard).lock().unwrap();
+            let inner = &mut *inner;
+            assert!(matches!(
+                inner.slot_state[local.index()],
+                SlotState::Used(_)
+            ));
+            inner.unused_warm_slots += 1;
+            let unused_list_link = inner
+                .warm
+                .prepend(local, &mut inner.slot_state, |s| &mut s.unused_list_link);
+            let affine_list_link = match affinity {
+                Some(module) => match inner.module_affine.entry(module) {
+                    Entry::Occupied(mut e) => {
+                        e.get_mut()
+                            .prepend(local, &mut inner.slot_state, |s| &mut s.affine_list_link)
+                    }
+                    Entry::Vacant(v) => {
+                        v.insert(List::new(local));
+                        Link::default()
+                    }
+                },
+                None => Link::default(),
+            };
+            inner.slot_state[local.index()] = SlotState::UnusedWarm(Unused {
+                affinity,
+                bytes_resident: 0,
+                affine_list_link,
+                unused_list_link,
+                trim_generation: inner.trim_generation.wrapping_sub(1),
+            });
+        }
+    }
+
+    /// MOTE-PATCH: starts a new trim generation: slots freed until now become
+    /// candidates for the next [`Self::take_idle_resident`].
+    pub(crate) fn advance_trim_generation(&self) {
+        for shard in self.shard_ids() {
+            let mut inner = self.shard(shard).lock().unwrap();
+            inner.trim_generation = inner.trim_generation.wrapping_add(1);
+        }
     }
 
     /// Return the number of empty slots available in this allocator.
@@ -680,6 +782,25 @@ impl List {
         Link {
             prev: tail,
             next: None,
+        }
+    }
+
+    /// MOTE-PATCH: puts `id` at the head of this list whose links are
+    /// determined by `link` (the mirror of [`Self::append`]).
+    fn prepend(
+        &mut self,
+        id: SlotId,
+        states: &mut [SlotState],
+        link: fn(&mut Unused) -> &mut Link,
+    ) -> Link {
+        let head = mem::replace(&mut self.head, Some(id));
+        match head {
+            Some(head) => link(states[head.index()].unwrap_unused()).prev = Some(id),
+            None => self.tail = Some(id),
+        }
+        Link {
+            prev: None,
+            next: head,
         }
     }
 

@@ -670,6 +670,47 @@ impl MemoryPool {
         assert!(matches!(prev, ImageSlot::Unknown));
     }
 
+    /// MOTE-PATCH: releases the resident pages of the unused slots that were
+    /// already unused at the previous call, least recently used first, and
+    /// returns how many bytes the slots had kept resident. Called
+    /// periodically, this bounds how long memory that a burst of instances
+    /// dirtied stays with the process: `keep_resident` keeps a slot cheap to
+    /// reuse while it is reused, not for ever.
+    ///
+    /// A slot is taken out of its allocator (marked used) while its pages are
+    /// released, one batch at a time, so allocation never waits for the
+    /// `madvise`; afterwards it is the first candidate for eviction and the
+    /// last for reuse by its module.
+    pub fn trim_idle(&self) -> usize {
+        const BATCH: usize = 32;
+        let mut released = 0;
+        for (stripe_index, stripe) in self.stripes.iter().enumerate() {
+            loop {
+                let taken = stripe.allocator.take_idle_resident(BATCH);
+                if taken.is_empty() {
+                    break;
+                }
+                for &(id, _, bytes_resident) in &taken {
+                    let index = StripedAllocationIndex(id.0)
+                        .as_unstriped_slot_index(stripe_index, self.stripes.len());
+                    let mut image = self.image_slots[index.index()].lock().unwrap();
+                    if let ImageSlot::PreviouslyUsed(slot) = &mut *image {
+                        if slot.decommit_resident().is_err() {
+                            // The next use maps the slot afresh.
+                            *image = ImageSlot::Unknown;
+                        }
+                    }
+                    released += bytes_resident;
+                }
+                stripe.allocator.return_trimmed(&taken);
+            }
+        }
+        for stripe in &self.stripes {
+            stripe.allocator.advance_trim_generation();
+        }
+        released
+    }
+
     pub fn unused_warm_slots(&self) -> u32 {
         self.stripes
             .iter()
