@@ -64,6 +64,14 @@ fn redeploy_switches_atomically_while_in_flight_requests_finish_on_the_old_versi
             assert_eq!(h.join().unwrap(), (200, "done".to_string()));
         }
     });
+    // The route v2 gave up is free for another app.
+    let taker = app_dir(
+        &hello_manifest("taker", "/slow"),
+        &[("hello.wasm", "hello")],
+    );
+    let (status, body) = deploy(&node, taker.path(), "taker");
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(text(&node, "/slow"), (200, "Hello from Mote!\n".into()));
 }
 
 #[test]

@@ -153,12 +153,45 @@ impl AppVersion {
 }
 
 /// What the data plane reads: every live app and the node-wide route table.
-#[derive(Default)]
+/// Both are persistent maps: the next view is derived from this one by
+/// changing one app, at a cost that does not grow with the number of apps.
+#[derive(Default, Clone)]
 pub struct Live {
     /// Live apps by name.
-    pub apps: BTreeMap<String, Arc<AppVersion>>,
+    pub apps: imbl::OrdMap<String, Arc<AppVersion>>,
     /// host + path -> service version.
     pub routes: RouteTable<Arc<ServiceVersion>>,
+}
+
+impl Live {
+    /// This view with `app` live in place of its previous version, if any.
+    /// Its routes must have passed [`Registry::check_routes`] against this
+    /// view.
+    fn with_app(&self, app: Arc<AppVersion>) -> Live {
+        let mut next = self.without_app(app.name());
+        for svc in app.services.values() {
+            for r in &svc.spec.routes {
+                if let Err(c) = next.routes.insert(route_pattern(r, false), svc.clone()) {
+                    panic!("route {} was checked before the swap", c.pattern);
+                }
+            }
+        }
+        next.apps.insert(app.name().to_string(), app);
+        next
+    }
+
+    /// This view without the app `name`.
+    fn without_app(&self, name: &str) -> Live {
+        let mut next = self.clone();
+        if let Some(old) = next.apps.remove(name) {
+            for svc in old.services.values() {
+                for r in &svc.spec.routes {
+                    next.routes.remove(&route_pattern(r, false));
+                }
+            }
+        }
+        next
+    }
 }
 
 /// Live deployments plus the store behind them.
@@ -209,20 +242,21 @@ impl Registry {
                 ..config.max_limits
             },
         };
-        let mut apps = BTreeMap::new();
+        let mut live = Live::default();
         for deployment in registry.store.current_all()? {
             let name = deployment.app.clone();
             // Lazily: each service is loaded at its first request.
-            match registry.restore(deployment, false).await {
-                Ok(app) => {
-                    apps.insert(name, Arc::new(app));
-                }
+            let restored = registry.restore(deployment, false).await.and_then(|app| {
+                Self::check_routes(&live, &app.app)?;
+                Ok(app)
+            });
+            match restored {
+                Ok(app) => live = live.with_app(Arc::new(app)),
                 Err(e) => {
                     tracing::error!(app = %name, error = %e, "cannot restore app; skipping it")
                 }
             }
         }
-        let live = Self::build_live(apps).map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(apps = live.apps.len(), "restored deployments");
         *registry.live.write().unwrap() = Arc::new(live);
         Ok(registry)
@@ -326,9 +360,7 @@ impl Registry {
         let _guard = self.control.lock().await;
         let current = self.live();
         // Routes first: cheap, and a conflict should not cost a compile.
-        let mut others: BTreeMap<_, _> = current.apps.clone();
-        others.remove(&app.name);
-        Self::check_routes(&others, &app)?;
+        Self::check_routes(&current, &app)?;
 
         let mut prepared = BTreeMap::new();
         for (name, bytes) in &sources {
@@ -354,8 +386,7 @@ impl Registry {
         let manifest = serde_json::to_value(&app).expect("manifest serialises");
         let deployment = self.store.deploy(&app.name, manifest, &sources)?;
         let version = Arc::new(self.assemble(deployment, app, prepared));
-        others.insert(version.name().to_string(), version.clone());
-        self.swap(others);
+        self.swap(current.with_app(version.clone()));
         Ok(version)
     }
 
@@ -368,16 +399,14 @@ impl Registry {
             .rfind(|d| d.version < current)
             .ok_or_else(|| StoreError::NoEarlierVersion(name.to_string()))?;
         // Prepare before touching the store, so a failure changes nothing.
-        let mut apps = self.live().apps.clone();
-        apps.remove(name);
+        let current = self.live();
         // Loaded now, so that a rollback that cannot load changes nothing.
         let restored = self.restore(target, true).await?;
-        Self::check_routes(&apps, &restored.app)?;
+        Self::check_routes(&current, &restored.app)?;
         let deployment = self.store.rollback(name)?;
         debug_assert_eq!(deployment.version, restored.version());
         let restored = Arc::new(restored);
-        apps.insert(name.to_string(), restored.clone());
-        self.swap(apps);
+        self.swap(current.with_app(restored.clone()));
         Ok(restored)
     }
 
@@ -385,67 +414,28 @@ impl Registry {
     pub async fn delete(&self, name: &str) -> Result<(), DeployError> {
         let _guard = self.control.lock().await;
         self.store.delete(name)?;
-        let mut apps = self.live().apps.clone();
-        apps.remove(name);
-        self.swap(apps);
+        self.swap(self.live().without_app(name));
         Ok(())
     }
 
-    fn swap(&self, apps: BTreeMap<String, Arc<AppVersion>>) {
-        let live = Self::build_live(apps).expect("routes were checked before the swap");
+    fn swap(&self, live: Live) {
         *self.live.write().unwrap() = Arc::new(live);
     }
 
-    fn check_routes(
-        others: &BTreeMap<String, Arc<AppVersion>>,
-        app: &App,
-    ) -> Result<(), DeployError> {
-        let mut table: RouteTable<(String, String)> = RouteTable::new();
-        for other in others.values() {
-            for svc in other.app.services.values() {
-                for r in &svc.routes {
-                    let _ = table.insert(
-                        route_pattern(r, false),
-                        (other.app.name.clone(), svc.name.clone()),
-                    );
-                }
-            }
-        }
-        for svc in app.services.values() {
-            for r in &svc.routes {
-                if let Err(c) = table.insert(
-                    route_pattern(r, false),
-                    (app.name.clone(), svc.name.clone()),
-                ) {
-                    return Err(DeployError::RouteConflict(format!(
-                        "route \"{r}\" of service \"{}\" is already served by service \"{}\" of app \"{}\"",
-                        svc.name, c.existing.1, c.existing.0
-                    )));
-                }
+    /// Whether `app`'s routes are free in `live`: taken by no other app
+    /// (the app's own previous version gives its routes up).
+    fn check_routes(live: &Live, app: &App) -> Result<(), DeployError> {
+        for (svc, r) in app.routes() {
+            if let Some(existing) = live.routes.get(&route_pattern(r, false))
+                && existing.app != app.name
+            {
+                return Err(DeployError::RouteConflict(format!(
+                    "route \"{r}\" of service \"{}\" is already served by service \"{}\" of app \"{}\"",
+                    svc.name, existing.name, existing.app
+                )));
             }
         }
         Ok(())
-    }
-
-    fn build_live(apps: BTreeMap<String, Arc<AppVersion>>) -> Result<Live, String> {
-        let mut routes = RouteTable::new();
-        for app in apps.values() {
-            for svc in app.services.values() {
-                for r in &svc.spec.routes {
-                    routes
-                        .insert(route_pattern(r, false), svc.clone())
-                        .map_err(|c| {
-                            format!(
-                                "route {} of app {} conflicts with app {}",
-                                c.pattern,
-                                app.name(),
-                                c.existing.app
-                            )
-                        })?;
-                }
-            }
-        }
-        Ok(Live { apps, routes })
     }
 
     fn assemble(

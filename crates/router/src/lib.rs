@@ -21,7 +21,6 @@
 //! assert_eq!(table.lookup("localhost", "/nope"), None);
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 
 /// A route pattern: optional host, path, optional trailing wildcard.
@@ -145,27 +144,29 @@ pub struct Conflict<T> {
     pub existing: T,
 }
 
-/// The route table. Inserting and looking up cost the same whatever the
-/// number of routes (a node may hold tens of thousands): patterns are
-/// indexed by their exact path and by their wildcard prefix.
+/// The route table. Inserting, removing and looking up cost the same
+/// whatever the number of routes (a node may hold tens of thousands):
+/// patterns are indexed by their exact path and by their wildcard prefix.
+/// The indexes are persistent maps (`imbl`), so a clone costs O(1) and
+/// shares everything with the original until one of them changes: a
+/// deploy derives the node's next table from the live one by changing one
+/// app's routes, not by rebuilding every app's.
 #[derive(Debug, Clone)]
-pub struct RouteTable<T> {
-    routes: Vec<(Pattern, T)>,
-    /// Pattern -> its position in `routes` (conflicts).
-    positions: HashMap<Pattern, usize>,
-    /// Path of an exact pattern -> positions of the patterns with that path.
-    exact: HashMap<String, Vec<usize>>,
-    /// Prefix of a wildcard pattern (`""` for `/*`) -> positions.
-    wildcards: HashMap<String, Vec<usize>>,
+pub struct RouteTable<T: Clone> {
+    /// Pattern -> target.
+    targets: imbl::HashMap<Pattern, T>,
+    /// Path of an exact pattern -> the patterns with that path (one per host).
+    exact: imbl::HashMap<String, Vec<Pattern>>,
+    /// Prefix of a wildcard pattern (`""` for `/*`) -> its patterns.
+    wildcards: imbl::HashMap<String, Vec<Pattern>>,
 }
 
-impl<T> Default for RouteTable<T> {
+impl<T: Clone> Default for RouteTable<T> {
     fn default() -> Self {
         RouteTable {
-            routes: Vec::new(),
-            positions: HashMap::new(),
-            exact: HashMap::new(),
-            wildcards: HashMap::new(),
+            targets: imbl::HashMap::new(),
+            exact: imbl::HashMap::new(),
+            wildcards: imbl::HashMap::new(),
         }
     }
 }
@@ -176,39 +177,61 @@ impl<T: Clone> RouteTable<T> {
         Self::default()
     }
 
-    /// Add a route; an identical pattern already present is a [`Conflict`].
-    pub fn insert(&mut self, pattern: Pattern, target: T) -> Result<(), Conflict<T>> {
-        if let Some(&i) = self.positions.get(&pattern) {
-            return Err(Conflict {
-                pattern,
-                existing: self.routes[i].1.clone(),
-            });
-        }
-        let i = self.routes.len();
-        let bucket = if pattern.wildcard {
+    fn index_of(&mut self, pattern: &Pattern) -> &mut imbl::HashMap<String, Vec<Pattern>> {
+        if pattern.wildcard {
             &mut self.wildcards
         } else {
             &mut self.exact
-        };
-        bucket.entry(pattern.path.clone()).or_default().push(i);
-        self.positions.insert(pattern.clone(), i);
-        self.routes.push((pattern, target));
+        }
+    }
+
+    /// Add a route; an identical pattern already present is a [`Conflict`].
+    pub fn insert(&mut self, pattern: Pattern, target: T) -> Result<(), Conflict<T>> {
+        if let Some(existing) = self.targets.get(&pattern) {
+            return Err(Conflict {
+                pattern,
+                existing: existing.clone(),
+            });
+        }
+        self.index_of(&pattern)
+            .entry(pattern.path.clone())
+            .or_default()
+            .push(pattern.clone());
+        self.targets.insert(pattern, target);
         Ok(())
+    }
+
+    /// Remove a route, returning its target.
+    pub fn remove(&mut self, pattern: &Pattern) -> Option<T> {
+        let target = self.targets.remove(pattern)?;
+        let index = self.index_of(pattern);
+        if let Some(bucket) = index.get_mut(&pattern.path) {
+            bucket.retain(|p| p != pattern);
+            if bucket.is_empty() {
+                index.remove(&pattern.path);
+            }
+        }
+        Some(target)
+    }
+
+    /// The target of exactly this pattern, if it is in the table.
+    pub fn get(&self, pattern: &Pattern) -> Option<&T> {
+        self.targets.get(pattern)
     }
 
     /// Number of routes.
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.targets.len()
     }
 
     /// Whether the table has no routes.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.targets.is_empty()
     }
 
-    /// Every route and its target, in the order inserted.
-    pub fn iter(&self) -> impl Iterator<Item = &(Pattern, T)> {
-        self.routes.iter()
+    /// Every route and its target, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Pattern, &T)> {
+        self.targets.iter()
     }
 
     /// The target for a request's `Host` header (or URI authority) and path.
@@ -230,14 +253,13 @@ impl<T: Clone> RouteTable<T> {
             .flatten()
             .chain(prefixes.filter_map(|p| self.wildcards.get(p)).flatten());
         candidates
-            .map(|&i| &self.routes[i])
-            .filter(|(p, _)| match &p.host {
+            .filter(|p| match &p.host {
                 Some(h) => h.eq_ignore_ascii_case(host),
                 None => true,
             })
-            .filter(|(p, _)| p.matches_path(path))
-            .max_by_key(|(p, _)| (p.host.is_some(), !p.wildcard, p.path.len()))
-            .map(|(_, t)| t)
+            .filter(|p| p.matches_path(path))
+            .max_by_key(|p| (p.host.is_some(), !p.wildcard, p.path.len()))
+            .and_then(|p| self.targets.get(p))
     }
 }
 
@@ -323,6 +345,30 @@ mod tests {
         assert_eq!(big.lookup("x", "/svc4999/deep/path"), Some(&4999));
         assert_eq!(big.lookup("x", "/svc50"), Some(&50));
         assert_eq!(big.lookup("x", "/svc5000"), None);
+    }
+
+    #[test]
+    fn a_removed_route_is_gone_from_a_clone_only() {
+        let before = table(&[("/a/*", "a"), ("/a", "exact"), ("h.example/a/*", "host")]);
+        let mut after = before.clone();
+        assert_eq!(after.remove(&Pattern::parse("/a/*").unwrap()), Some("a"));
+        assert_eq!(after.remove(&Pattern::parse("/a/*").unwrap()), None);
+        assert_eq!(after.lookup("x", "/a/b"), None);
+        assert_eq!(after.lookup("h.example", "/a/b"), Some(&"host"));
+        assert_eq!(after.lookup("x", "/a"), Some(&"exact"));
+        assert_eq!(after.len(), 2);
+        // The original is untouched.
+        assert_eq!(before.lookup("x", "/a/b"), Some(&"a"));
+        assert_eq!(before.len(), 3);
+        // And the pattern can be taken again.
+        after
+            .insert(Pattern::parse("/a/*").unwrap(), "again")
+            .unwrap();
+        assert_eq!(after.lookup("x", "/a/b"), Some(&"again"));
+        assert_eq!(
+            after.get(&Pattern::parse("h.example/a/*").unwrap()),
+            Some(&"host")
+        );
     }
 
     #[test]
