@@ -164,11 +164,10 @@ impl DataPlane {
         let service = match scope {
             Scope::Node => {
                 let host = authority(&req).unwrap_or_default();
-                live.routes.lookup(&host, &path)
+                live.routes.lookup(&host, &path).cloned()
             }
-            Scope::App(app) => live.apps.get(app).and_then(|a| a.routes.lookup("", &path)),
-        }
-        .cloned();
+            Scope::App(app) => live.apps.get(app).and_then(|a| a.route(&path)),
+        };
         let Some(service) = service else {
             let err = RequestError::NoRoute(path.clone());
             if let Some(suppressed) = self.no_route_logged.admit() {

@@ -137,8 +137,6 @@ pub struct AppVersion {
     pub app: App,
     /// Its services by name.
     pub services: BTreeMap<String, Arc<ServiceVersion>>,
-    /// Its own routes, for `invoke` (hosts ignored).
-    pub routes: RouteTable<Arc<ServiceVersion>>,
 }
 
 impl AppVersion {
@@ -149,6 +147,21 @@ impl AppVersion {
     /// Version number.
     pub fn version(&self) -> u64 {
         self.deployment.version
+    }
+
+    /// The service that serves `path` among this app's own routes, hosts
+    /// ignored (`mote invoke`). The table is built for the call: an app has
+    /// a handful of routes, and keeping one per app cost ~5 KiB of memory
+    /// each (the route table's persistent maps allocate whole nodes).
+    pub fn route(&self, path: &str) -> Option<Arc<ServiceVersion>> {
+        let mut routes = RouteTable::new();
+        for svc in self.services.values() {
+            for r in &svc.spec.routes {
+                // Two routes differing only by host: the first is kept.
+                let _ = routes.insert(route_pattern(r, true), svc.clone());
+            }
+        }
+        routes.lookup("", path).cloned()
     }
 }
 
@@ -168,29 +181,40 @@ impl Live {
     /// Its routes must have passed [`Registry::check_routes`] against this
     /// view.
     fn with_app(&self, app: Arc<AppVersion>) -> Live {
-        let mut next = self.without_app(app.name());
-        for svc in app.services.values() {
-            for r in &svc.spec.routes {
-                if let Err(c) = next.routes.insert(route_pattern(r, false), svc.clone()) {
-                    panic!("route {} was checked before the swap", c.pattern);
-                }
-            }
-        }
-        next.apps.insert(app.name().to_string(), app);
+        let mut next = self.clone();
+        next.put_app(app);
         next
     }
 
     /// This view without the app `name`.
     fn without_app(&self, name: &str) -> Live {
         let mut next = self.clone();
-        if let Some(old) = next.apps.remove(name) {
-            for svc in old.services.values() {
-                for r in &svc.spec.routes {
-                    next.routes.remove(&route_pattern(r, false));
+        next.remove_app(name);
+        next
+    }
+
+    /// [`Live::with_app`] in place (a view nothing else shares is changed
+    /// without copying).
+    fn put_app(&mut self, app: Arc<AppVersion>) {
+        self.remove_app(app.name());
+        for svc in app.services.values() {
+            for r in &svc.spec.routes {
+                if let Err(c) = self.routes.insert(route_pattern(r, false), svc.clone()) {
+                    panic!("route {} was checked before the swap", c.pattern);
                 }
             }
         }
-        next
+        self.apps.insert(app.name().to_string(), app);
+    }
+
+    fn remove_app(&mut self, name: &str) {
+        if let Some(old) = self.apps.remove(name) {
+            for svc in old.services.values() {
+                for r in &svc.spec.routes {
+                    self.routes.remove(&route_pattern(r, false));
+                }
+            }
+        }
     }
 }
 
@@ -251,7 +275,7 @@ impl Registry {
                 Ok(app)
             });
             match restored {
-                Ok(app) => live = live.with_app(Arc::new(app)),
+                Ok(app) => live.put_app(Arc::new(app)),
                 Err(e) => {
                     tracing::error!(app = %name, error = %e, "cannot restore app; skipping it")
                 }
@@ -445,7 +469,6 @@ impl Registry {
         mut loaded: BTreeMap<String, Loaded>,
     ) -> AppVersion {
         let mut services = BTreeMap::new();
-        let mut routes = RouteTable::new();
         for (name, spec) in &app.services {
             let sha = deployment.sources[name].clone();
             let code = self
@@ -461,17 +484,12 @@ impl Registry {
                 grants,
                 self.shared.clone(),
             ));
-            for r in &spec.routes {
-                // Hosts ignored: two routes differing only by host keep the first.
-                let _ = routes.insert(route_pattern(r, true), svc.clone());
-            }
             services.insert(name.clone(), svc);
         }
         AppVersion {
             deployment,
             app,
             services,
-            routes,
         }
     }
 

@@ -10,8 +10,11 @@ const routes = {
   // boundary lines up with).
   big(req) {
     const n = Number(new URL(req.url).searchParams.get("n"));
+    // Copied 251 bytes at a time: a byte-by-byte loop costs the interpreter
+    // half a second of this service's 1 s CPU limit.
     const body = new Uint8Array(n);
-    for (let i = 0; i < n; i++) body[i] = i % 251;
+    const period = Uint8Array.from({ length: 251 }, (_, i) => i);
+    for (let i = 0; i < n; i += 251) body.set(period.subarray(0, Math.min(251, n - i)), i);
     return new Response(body);
   },
   // [[input, base?], ...] -> parsed components, or the error's name.
