@@ -189,14 +189,17 @@ impl Sandbox {
         self.allocator
     }
 
-    /// Give back the pages that unused instance slots keep resident (up to
-    /// 1 MiB each, so that the next instance in a slot starts without page
-    /// faults), for the slots that were already unused at the previous call:
-    /// a burst of instances leaves that memory behind otherwise. Returns the
-    /// bytes released; 0 with the on-demand allocator, which keeps nothing.
-    /// Called periodically by the node (`--release-idle-memory-after`).
+    /// Give back the pages that unused instance slots keep resident, for the
+    /// slots that were already unused at the previous call: a linear memory's
+    /// slot keeps up to 1 MiB (so that the next instance starts without page
+    /// faults), a stack whatever its deepest use touched (stacks are not
+    /// zeroed between instances). A burst of instances leaves that memory
+    /// behind otherwise. Returns the bytes the memory slots released (what a
+    /// stack held is not known); 0 with the on-demand allocator, which keeps
+    /// nothing. Called periodically by the node
+    /// (`--release-idle-memory-after`).
     pub fn release_idle_memory(&self) -> u64 {
-        self.engine.trim_idle_pooled_memories() as u64
+        self.engine.trim_idle_pool_slots() as u64
     }
 
     /// Bytes that unused instance slots keep resident now.

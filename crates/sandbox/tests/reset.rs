@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{counter_sandbox, minor_faults, scatter};
+use common::{counter_sandbox, minor_faults, one_at_a_time, scatter};
 
 /// The `counter` guest's `/scatter` dirties 96 pages, one in every two
 /// (96 separate runs of dirty pages), after checking that none holds the
@@ -17,6 +17,7 @@ use common::{counter_sandbox, minor_faults, scatter};
 /// (`PAGEMAP_SCAN`), like the node's fast path.
 #[test]
 fn scattered_dirty_pages_are_reset_in_place() {
+    let _serial = one_at_a_time();
     let (rt, _sandbox, counter) = counter_sandbox();
     rt.block_on(async {
         for _ in 0..5 {

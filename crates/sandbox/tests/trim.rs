@@ -1,11 +1,12 @@
 //! How unused instance slots give back the pages they keep resident
 //! (`Sandbox::release_idle_memory`, `vendor/wasmtime/MOTE-PATCH.md`
-//! change 4). Alone in its own test binary (its own process) because it
-//! counts the process's page faults.
+//! change 4): linear memories and stacks. In its own test binary (its own
+//! process), one test at a time, because they count the process's page
+//! faults.
 
 mod common;
 
-use common::{counter_sandbox, minor_faults, scatter};
+use common::{counter_sandbox, get, minor_faults, one_at_a_time, scatter};
 
 /// A slot keeps the pages its last instance dirtied while it is reused, and
 /// gives them back once it has stayed unused from one release to the next;
@@ -13,6 +14,7 @@ use common::{counter_sandbox, minor_faults, scatter};
 /// pages back in), never from the previous instance's writes.
 #[test]
 fn an_unused_slot_gives_back_its_pages_and_stays_clean() {
+    let _serial = one_at_a_time();
     let (rt, sandbox, counter) = counter_sandbox();
     const SCATTERED: u64 = 96 * 4096;
     rt.block_on(async {
@@ -59,5 +61,31 @@ fn an_unused_slot_gives_back_its_pages_and_stays_clean() {
         let before = minor_faults();
         assert_eq!(scatter(&counter).await, "1");
         assert!(minor_faults() - before < 96);
+    });
+}
+
+/// An unused stack gives back what its last instance touched: the stack
+/// taken next is the most recently used one, so without the release the
+/// deep recursion below finds its pages already there.
+#[test]
+fn an_unused_stack_gives_back_its_pages() {
+    let _serial = one_at_a_time();
+    let (rt, sandbox, counter) = counter_sandbox();
+    rt.block_on(async {
+        assert_eq!(get(&counter, "/deep").await, "deep");
+        let before = minor_faults();
+        assert_eq!(get(&counter, "/deep").await, "deep");
+        let warm = minor_faults() - before;
+
+        sandbox.release_idle_memory();
+        sandbox.release_idle_memory();
+        let before = minor_faults();
+        assert_eq!(get(&counter, "/deep").await, "deep");
+        let released = minor_faults() - before;
+        assert!(
+            released >= warm + 256,
+            "{released} page faults after the release against {warm} on a warm stack: \
+             the stack's pages (megabytes) were still resident"
+        );
     });
 }

@@ -7,6 +7,10 @@
 //! pages) holds a previous instance's write, then writes to each of them.
 //! Answers "1" when all were fresh, else "stale <count>". It exercises how
 //! the host resets scattered dirty pages between instances.
+//!
+//! `/deep`: recurses `DEEP` calls down and answers "deep"; the frames live
+//! on the instance's native stack (megabytes of it), which exercises how the
+//! host gives an unused stack's pages back.
 
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
@@ -22,11 +26,31 @@ const PAGE: usize = 4096;
 static SCATTER: [AtomicU8; 2 * SCATTER_PAGES * PAGE] =
     [const { AtomicU8::new(0) }; 2 * SCATTER_PAGES * PAGE];
 
+/// Calls made by `/deep`.
+const DEEP: u64 = 50_000;
+
+#[inline(never)]
+fn deep(n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    // Not a tail call, nor an accumulator a compiler could turn into a loop:
+    // each level keeps a (native) frame until the one below returns. Nothing
+    // here takes an address, so nothing goes to the shadow stack in linear
+    // memory.
+    deep(n - 1).rotate_left(5) ^ n
+}
+
 struct Counter;
 
 impl Guest for Counter {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
-        if path_of(&path_with_query(&request)) == "/scatter" {
+        let path = path_with_query(&request);
+        if path_of(&path) == "/deep" {
+            std::hint::black_box(deep(std::hint::black_box(DEEP)));
+            return respond_text(out, 200, "deep");
+        }
+        if path_of(&path) == "/scatter" {
             let mut stale = 0;
             for page in 0..SCATTER_PAGES {
                 let byte = &SCATTER[2 * page * PAGE];

@@ -790,17 +790,19 @@ impl Engine {
         crate::runtime::vm::PoolingAllocatorMetrics::new(self)
     }
 
-    /// MOTE-PATCH: gives back to the kernel the pages that unused linear-memory
-    /// slots of the pooling allocator keep resident (up to
-    /// `linear_memory_keep_resident` each), for the slots that were already
-    /// unused at the previous call. Returns how many bytes those slots kept
-    /// resident; 0 without the pooling allocator. Meant to be called
+    /// MOTE-PATCH: gives back to the kernel the pages that unused slots of the
+    /// pooling allocator keep resident, for the slots that were already unused
+    /// at the previous call: linear memories (up to
+    /// `linear_memory_keep_resident` each) and, when `async_stack_zeroing` is
+    /// off, fiber stacks (as much as their deepest use touched). Returns how
+    /// many bytes the linear-memory slots kept resident (what a stack held is
+    /// not known); 0 without the pooling allocator. Meant to be called
     /// periodically: a slot reused between two calls keeps its pages.
     #[cfg(feature = "pooling-allocator")]
-    pub fn trim_idle_pooled_memories(&self) -> usize {
+    pub fn trim_idle_pool_slots(&self) -> usize {
         self.allocator()
             .as_pooling()
-            .map_or(0, |pool| pool.trim_idle_memories())
+            .map_or(0, |pool| pool.trim_idle_slots())
     }
 
     pub(crate) fn allocator(&self) -> &dyn crate::runtime::vm::InstanceAllocator {

@@ -1,5 +1,6 @@
 //! Shared by the test binaries that count the process's page faults
-//! (`reset.rs`, `trim.rs`; each alone in its process).
+//! (`reset.rs`, `trim.rs`; each in its own process, and its tests one at a
+//! time: [`one_at_a_time`]).
 
 use http_body_util::BodyExt;
 use mote_sandbox::{InstanceLimits, Invocation, Prepared, Sandbox, SandboxConfig, empty_body};
@@ -17,6 +18,13 @@ pub fn counter_sandbox() -> (tokio::runtime::Runtime, Sandbox, Prepared) {
     (rt, sandbox, counter)
 }
 
+/// Held by each test that counts page faults, so that the tests of one
+/// binary (run on parallel threads) do not count each other's.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Minor page faults of the whole process so far.
 pub fn minor_faults() -> i64 {
     // SAFETY: getrusage only writes the struct it is given.
@@ -29,10 +37,15 @@ pub fn minor_faults() -> i64 {
 /// dirties 96 pages, one in every two, and answers "1" when none held a
 /// previous instance's write (see `guests/counter`).
 pub async fn scatter(counter: &Prepared) -> String {
-    let req = http::Request::get("http://localhost/scatter")
+    get(counter, "/scatter").await
+}
+
+/// One request for `path` to `guest` in a fresh instance; the body.
+pub async fn get(guest: &Prepared, path: &str) -> String {
+    let req = http::Request::get(format!("http://localhost{path}"))
         .body(empty_body())
         .unwrap();
-    let (resp, done) = counter
+    let (resp, done) = guest
         .handle(req, Invocation::new(InstanceLimits::default()))
         .await;
     let body = resp

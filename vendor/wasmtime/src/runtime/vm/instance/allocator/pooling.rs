@@ -268,8 +268,10 @@ impl Drop for PoolingInstanceAllocator {
 }
 
 impl PoolingInstanceAllocator {
-    /// MOTE-PATCH: see [`crate::Engine::trim_idle_pooled_memories`].
-    pub(crate) fn trim_idle_memories(&self) -> usize {
+    /// MOTE-PATCH: see [`crate::Engine::trim_idle_pool_slots`].
+    pub(crate) fn trim_idle_slots(&self) -> usize {
+        #[cfg(feature = "async")]
+        self.stacks.trim_idle();
         self.memories.trim_idle()
     }
 

@@ -106,6 +106,11 @@ impl StackPool {
         }
     }
 
+    /// MOTE-PATCH: stacks here are freed on deallocation; nothing to trim.
+    pub fn trim_idle(&self) -> usize {
+        0
+    }
+
     pub fn unused_warm_slots(&self) -> u32 {
         0
     }

@@ -42,6 +42,32 @@ impl SimpleIndexAllocator {
         self.0.alloc(None)
     }
 
+    /// MOTE-PATCH: like [`Self::alloc`], but takes the most recently freed
+    /// slot rather than the least recently freed one, so that a steady load
+    /// keeps reusing the same few slots and the others stay unused (and can
+    /// be trimmed, see [`ModuleAffinityIndexAllocator::take_idle_resident`]).
+    pub fn alloc_most_recent(&self) -> Option<SlotId> {
+        self.0.alloc_most_recent()
+    }
+
+    /// MOTE-PATCH: see [`ModuleAffinityIndexAllocator::take_idle_resident`].
+    pub(crate) fn take_idle_resident(
+        &self,
+        max: usize,
+    ) -> Vec<(SlotId, Option<MemoryInModule>, usize)> {
+        self.0.take_idle_resident(max)
+    }
+
+    /// MOTE-PATCH: see [`ModuleAffinityIndexAllocator::return_trimmed`].
+    pub(crate) fn return_trimmed(&self, slots: &[(SlotId, Option<MemoryInModule>, usize)]) {
+        self.0.return_trimmed(slots)
+    }
+
+    /// MOTE-PATCH: see [`ModuleAffinityIndexAllocator::advance_trim_generation`].
+    pub(crate) fn advance_trim_generation(&self) {
+        self.0.advance_trim_generation()
+    }
+
     /// Frees the `index` slot to be available for allocation elsewhere.
     ///
     /// The `bytes_resident` argument is a counter to keep track of how many
@@ -372,6 +398,25 @@ impl ModuleAffinityIndexAllocator {
             if let Some(local) = Self::alloc_within(&mut inner, for_memory, AllocMode::AnySlot) {
                 return Some(self.global_id(shard, local));
             }
+        }
+        None
+    }
+
+    /// MOTE-PATCH: allocate the most recently freed unused slot (a cold one
+    /// if none), ignoring affinity. See [`SimpleIndexAllocator::alloc_most_recent`].
+    pub fn alloc_most_recent(&self) -> Option<SlotId> {
+        for shard in super::shard_ids_from_home(self.shards.len()) {
+            let mut inner = self.shard(shard).lock().unwrap();
+            let Some(local) = inner.warm.tail.or_else(|| inner.pick_cold()) else {
+                continue;
+            };
+            if let SlotState::UnusedWarm(unused) = &inner.slot_state[local.index()] {
+                let bytes_resident = unused.bytes_resident;
+                inner.remove(local);
+                inner.unused_bytes_resident -= bytes_resident;
+            }
+            inner.slot_state[local.index()] = SlotState::Used(None);
+            return Some(self.global_id(shard, local));
         }
         None
     }

@@ -98,9 +98,11 @@ impl StackPool {
             bail!("pooling allocator not configured to enable fiber stack allocation");
         }
 
+        // MOTE-PATCH: most recently used first, so that unused stacks stay
+        // unused and `trim_idle` can give their pages back.
         let index = self
             .index_allocator
-            .alloc()
+            .alloc_most_recent()
             .ok_or_else(|| super::PoolConcurrencyLimitError::new(self.max_stacks, "fibers"))?
             .index();
 
@@ -156,7 +158,10 @@ impl StackPool {
         );
 
         if !self.async_stack_zeroing {
-            return 0;
+            // MOTE-PATCH: nothing was zeroed or decommitted, so as much as the
+            // whole stack may be resident: counted, so that `trim_idle` takes
+            // the stack once it stays unused.
+            return self.stack_size.byte_count() - self.page_size.byte_count();
         }
 
         let top = stack
@@ -255,6 +260,43 @@ impl StackPool {
 
     pub fn unused_warm_slots(&self) -> u32 {
         self.index_allocator.unused_warm_slots()
+    }
+
+    /// MOTE-PATCH: gives back the pages of the stacks that were already
+    /// unused at the previous call (the counterpart of `MemoryPool::trim_idle`
+    /// for stacks, which are not reset between uses when
+    /// `async_stack_zeroing` is off: a guest that recursed deeply leaves up
+    /// to the whole stack resident). Returns how many stacks were released.
+    pub fn trim_idle(&self) -> usize {
+        const BATCH: usize = 32;
+        let mut released = 0;
+        loop {
+            let taken = self.index_allocator.take_idle_resident(BATCH);
+            if taken.is_empty() {
+                break;
+            }
+            for &(id, _, _) in &taken {
+                let start = self.stack_size.byte_count() * id.index();
+                // Everything but the guard page at the bottom.
+                let iov = crate::vm::sys::vm::iovec {
+                    iov_base: unsafe {
+                        self.mapping
+                            .as_ptr()
+                            .add(start + self.page_size.byte_count())
+                            .cast_mut()
+                            .cast()
+                    },
+                    iov_len: self.stack_size.byte_count() - self.page_size.byte_count(),
+                };
+                // SAFETY: the stack is unused (marked used in the allocator
+                // while this runs) and lies within this pool's mapping.
+                let _ = unsafe { crate::vm::sys::vm::decommit_pages(&[iov]) };
+            }
+            released += taken.len();
+            self.index_allocator.return_trimmed(&taken);
+        }
+        self.index_allocator.advance_trim_generation();
+        released
     }
 
     pub fn unused_bytes_resident(&self) -> Option<usize> {
