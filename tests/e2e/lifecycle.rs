@@ -644,7 +644,10 @@ fn instance_slots_left_unused_after_a_burst_give_their_memory_back() {
         h["lifecycle"]["idle_slot_bytes_released"].as_u64().unwrap() >= kept,
         "{h}"
     );
-    assert!(node.logs().contains("gave back idle memory"));
+    assert!(
+        node.logs()
+            .contains("gave back the memory of idle instance slots")
+    );
     // The released slots serve again.
     assert_eq!(get(&node, "/slow?ms=1"), (200, "done".into()));
 }

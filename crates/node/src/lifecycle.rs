@@ -44,26 +44,6 @@ pub fn rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-/// Give the heap's free pages back to the system. glibc keeps freed memory
-/// in its arenas (one per thread that allocated), returning only what sits
-/// at the top of each; `malloc_trim` also releases free pages in the middle.
-fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists, under
-    // their locks.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Growth of the process (RSS) since the heap was last trimmed after which
-/// it is trimmed again, even without idle instance slots to release.
-const HEAP_GROWTH_BEFORE_TRIM: u64 = 64 << 20;
-
-/// Idle slots' memory released at once that is taken as the end of a burst,
-/// after which the heap is trimmed too.
-const SLOTS_RELEASED_BEFORE_TRIM: u64 = 16 << 20;
-
 /// How often the sweep runs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
@@ -173,8 +153,6 @@ pub struct Lifecycle {
     /// Bytes idle instance slots gave back, and when they last did (ms).
     idle_slot_bytes_released: AtomicU64,
     last_release_ms: AtomicU64,
-    /// The process's RSS right after the heap was last trimmed.
-    rss_after_trim: AtomicU64,
     promoting: AtomicBool,
     /// Wakes the sweep early (a load took the node over its budget).
     wake: Notify,
@@ -421,7 +399,6 @@ impl Lifecycle {
             promotion_failures: AtomicU64::new(0),
             idle_slot_bytes_released: AtomicU64::new(0),
             last_release_ms: AtomicU64::new(0),
-            rss_after_trim: AtomicU64::new(0),
             promoting: AtomicBool::new(false),
             wake: Notify::new(),
             making_room: Mutex::new(()),
@@ -569,10 +546,9 @@ impl Lifecycle {
     }
 
     /// Every `release_idle_memory`, give back the pages of instance slots
-    /// unused since the previous time, and the free pages of the heap: both
-    /// stay with the process after a burst otherwise (measured after 2,000
-    /// connections to 1,000 JavaScript services: 1.1 GiB of RSS, of which
-    /// ~870 MiB in unused slots and ~150 MiB free in the heap's arenas).
+    /// unused since the previous time: they stay with the process after a
+    /// burst otherwise (measured after 2,000 connections to 1,000 JavaScript
+    /// services: 1.1 GiB of RSS, ~870 MiB of it in unused slots).
     fn release_idle_memory(&self, now: u64) {
         let every = self.config.release_idle_memory.as_millis() as u64;
         if now.saturating_sub(self.last_release_ms.load(Ordering::Relaxed)) < every {
@@ -580,35 +556,14 @@ impl Lifecycle {
         }
         self.last_release_ms.store(now, Ordering::Relaxed);
         let started = Instant::now();
-        let rss_before = rss_bytes();
         let released = self.loader.sandbox().release_idle_memory();
-        self.idle_slot_bytes_released
-            .fetch_add(released, Ordering::Relaxed);
-        // `malloc_trim` holds each arena's lock while it works (~10 ms with
-        // 2,000 connections open): only after a burst (many slots were idle)
-        // or once the process has grown well past its size after the last
-        // trim.
-        let trimmed_at = self.rss_after_trim.load(Ordering::Relaxed);
-        let trim = released >= SLOTS_RELEASED_BEFORE_TRIM
-            || rss_before >= trimmed_at + HEAP_GROWTH_BEFORE_TRIM;
-        if trim {
-            trim_heap();
-        }
-        if !trim && released == 0 {
-            return;
-        }
-        let rss_after = rss_bytes();
-        if trim {
-            self.rss_after_trim.store(rss_after, Ordering::Relaxed);
-        }
-        if released > 0 || rss_before.saturating_sub(rss_after) >= 16 << 20 {
-            let mib = |b: u64| format_args!("{:.1}", b as f64 / (1 << 20) as f64).to_string();
+        if released > 0 {
+            self.idle_slot_bytes_released
+                .fetch_add(released, Ordering::Relaxed);
             tracing::info!(
-                idle_slots_mib = mib(released),
-                rss_before_mib = mib(rss_before),
-                rss_after_mib = mib(rss_after),
+                mib = format_args!("{:.1}", released as f64 / (1 << 20) as f64),
                 ms = started.elapsed().as_millis() as u64,
-                "gave back idle memory"
+                "gave back the memory of idle instance slots"
             );
         }
     }

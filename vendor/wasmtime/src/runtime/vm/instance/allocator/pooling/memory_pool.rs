@@ -703,6 +703,9 @@ impl MemoryPool {
                     released += bytes_resident;
                 }
                 stripe.allocator.return_trimmed(&taken);
+                // Let a request thread that woke on this CPU run between
+                // batches (as `decommit_pages` does between large pieces).
+                std::thread::yield_now();
             }
         }
         for stripe in &self.stripes {

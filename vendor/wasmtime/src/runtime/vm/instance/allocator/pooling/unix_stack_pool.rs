@@ -294,6 +294,7 @@ impl StackPool {
             }
             released += taken.len();
             self.index_allocator.return_trimmed(&taken);
+            std::thread::yield_now();
         }
         self.index_allocator.advance_trim_generation();
         released
