@@ -150,7 +150,7 @@ async fn health(State(state): State<AdminState>) -> Json<Health> {
         }
         .into(),
         lifecycle: NodeLifecycle {
-            rss_bytes: crate::lifecycle::rss_bytes(),
+            rss_bytes: rss_bytes(),
             code_bytes: stats.bytes,
             code_bytes_peak: stats.peak_bytes,
             budget_bytes: stats.budget,
@@ -166,6 +166,18 @@ async fn health(State(state): State<AdminState>) -> Json<Health> {
             idle_slot_bytes_released: stats.idle_slot_bytes_released,
         },
     })
+}
+
+/// This process's resident memory (`VmRSS`), 0 where it cannot be read.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0)
 }
 
 fn detail(app: &AppVersion) -> AppDetail {

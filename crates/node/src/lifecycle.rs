@@ -32,18 +32,6 @@ use crate::loader::{Loaded, Loader};
 use crate::pool::ServiceVersion;
 use crate::registry::ServiceError;
 
-/// This process's resident memory (`VmRSS`), 0 where it cannot be read.
-pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024)
-        })
-        .unwrap_or(0)
-}
-
 /// How often the sweep runs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
