@@ -155,13 +155,18 @@ impl AppVersion {
     /// each (the route table's persistent maps allocate whole nodes).
     pub fn route(&self, path: &str) -> Option<Arc<ServiceVersion>> {
         let mut routes = RouteTable::new();
-        for svc in self.services.values() {
-            for r in &svc.spec.routes {
-                // Two routes differing only by host: the first is kept.
-                let _ = routes.insert(route_pattern(r, true), svc.clone());
-            }
+        for (svc, r) in self.routes() {
+            // Two routes differing only by host: the first is kept.
+            let _ = routes.insert(route_pattern(r, true), svc.clone());
         }
         routes.lookup("", path).cloned()
+    }
+
+    /// Every route of every service, with its service.
+    fn routes(&self) -> impl Iterator<Item = (&Arc<ServiceVersion>, &mote_manifest::Route)> {
+        self.services
+            .values()
+            .flat_map(|svc| svc.spec.routes.iter().map(move |r| (svc, r)))
     }
 }
 
@@ -197,11 +202,9 @@ impl Live {
     /// without copying).
     fn put_app(&mut self, app: Arc<AppVersion>) {
         self.remove_app(app.name());
-        for svc in app.services.values() {
-            for r in &svc.spec.routes {
-                if let Err(c) = self.routes.insert(route_pattern(r, false), svc.clone()) {
-                    panic!("route {} was checked before the swap", c.pattern);
-                }
+        for (svc, r) in app.routes() {
+            if let Err(c) = self.routes.insert(route_pattern(r, false), svc.clone()) {
+                panic!("route {} was checked before the swap", c.pattern);
             }
         }
         self.apps.insert(app.name().to_string(), app);
@@ -209,10 +212,8 @@ impl Live {
 
     fn remove_app(&mut self, name: &str) {
         if let Some(old) = self.apps.remove(name) {
-            for svc in old.services.values() {
-                for r in &svc.spec.routes {
-                    self.routes.remove(&route_pattern(r, false));
-                }
+            for (_, r) in old.routes() {
+                self.routes.remove(&route_pattern(r, false));
             }
         }
     }

@@ -239,9 +239,12 @@ struct Unused {
     trim_generation: u32,
 }
 
+#[derive(Clone, Copy)]
 enum AllocMode {
     ForceAffineAndClear,
     AnySlot,
+    /// MOTE-PATCH: the most recently freed slot, a cold one if none.
+    MostRecent,
 }
 
 /// The division of an allocator's slot space and unused-warm-slot budget
@@ -390,12 +393,20 @@ impl ModuleAffinityIndexAllocator {
     ///
     /// Returns `None` if no more slots are available.
     pub fn alloc(&self, for_memory: Option<MemoryInModule>) -> Option<SlotId> {
+        self.alloc_from_home(for_memory, AllocMode::AnySlot)
+    }
+
+    fn alloc_from_home(
+        &self,
+        for_memory: Option<MemoryInModule>,
+        mode: AllocMode,
+    ) -> Option<SlotId> {
         // Start at this thread's home shard and probe the others only if
         // it's fully allocated. In steady state this means each thread
         // stays on its own shard.
         for shard in super::shard_ids_from_home(self.shards.len()) {
             let mut inner = self.shard(shard).lock().unwrap();
-            if let Some(local) = Self::alloc_within(&mut inner, for_memory, AllocMode::AnySlot) {
+            if let Some(local) = Self::alloc_within(&mut inner, for_memory, mode) {
                 return Some(self.global_id(shard, local));
             }
         }
@@ -405,20 +416,7 @@ impl ModuleAffinityIndexAllocator {
     /// MOTE-PATCH: allocate the most recently freed unused slot (a cold one
     /// if none), ignoring affinity. See [`SimpleIndexAllocator::alloc_most_recent`].
     pub fn alloc_most_recent(&self) -> Option<SlotId> {
-        for shard in super::shard_ids_from_home(self.shards.len()) {
-            let mut inner = self.shard(shard).lock().unwrap();
-            let Some(local) = inner.warm.tail.or_else(|| inner.pick_cold()) else {
-                continue;
-            };
-            if let SlotState::UnusedWarm(unused) = &inner.slot_state[local.index()] {
-                let bytes_resident = unused.bytes_resident;
-                inner.remove(local);
-                inner.unused_bytes_resident -= bytes_resident;
-            }
-            inner.slot_state[local.index()] = SlotState::Used(None);
-            return Some(self.global_id(shard, local));
-        }
-        None
+        self.alloc_from_home(None, AllocMode::MostRecent)
     }
 
     /// Attempts to allocate a guaranteed-affine slot to the module `id`
@@ -494,6 +492,8 @@ impl ModuleAffinityIndexAllocator {
                 // `module_id` during module teardown. This means that there's
                 // no consulting non-affine slots in this path.
                 AllocMode::ForceAffineAndClear => None,
+
+                AllocMode::MostRecent => inner.pick_recent().or_else(|| inner.pick_cold()),
             }
         })?;
 
@@ -502,7 +502,7 @@ impl ModuleAffinityIndexAllocator {
             inner.unused_bytes_resident -= *bytes_resident;
         }
         *slot = SlotState::Used(match mode {
-            AllocMode::ForceAffineAndClear => None,
+            AllocMode::ForceAffineAndClear | AllocMode::MostRecent => None,
             AllocMode::AnySlot => for_memory,
         });
 
@@ -542,22 +542,44 @@ impl ModuleAffinityIndexAllocator {
             _ => unreachable!(),
         };
 
+        let generation = inner.trim_generation;
+        Self::insert_unused(
+            inner,
+            index,
+            module_memory,
+            bytes_resident,
+            generation,
+            List::append,
+        );
+    }
+
+    /// Make `index` an unused warm slot: into the list of all unused warm
+    /// slots and its module's affine list, at their tails (`List::append`,
+    /// most recently used) or, MOTE-PATCH, their heads (`List::prepend`).
+    fn insert_unused(
+        inner: &mut Inner,
+        index: SlotId,
+        module_memory: Option<MemoryInModule>,
+        bytes_resident: usize,
+        trim_generation: u32,
+        insert: fn(&mut List, SlotId, &mut [SlotState], fn(&mut Unused) -> &mut Link) -> Link,
+    ) {
         // Bump the number of warm slots since this slot is now considered
-        // previously used. Afterwards append it to the linked list of all
+        // previously used. Afterwards add it to the linked list of all
         // unused and warm slots.
         inner.unused_warm_slots += 1;
-        let unused_list_link = inner
-            .warm
-            .append(index, &mut inner.slot_state, |s| &mut s.unused_list_link);
+        let unused_list_link = insert(&mut inner.warm, index, &mut inner.slot_state, |s| {
+            &mut s.unused_list_link
+        });
 
         let affine_list_link = match module_memory {
-            // If this slot is affine to a particular module then append this
+            // If this slot is affine to a particular module then add this
             // index to the linked list for the affine module. Otherwise insert
             // a new one-element linked list.
             Some(module) => match inner.module_affine.entry(module) {
-                Entry::Occupied(mut e) => e
-                    .get_mut()
-                    .append(index, &mut inner.slot_state, |s| &mut s.affine_list_link),
+                Entry::Occupied(mut e) => insert(e.get_mut(), index, &mut inner.slot_state, |s| {
+                    &mut s.affine_list_link
+                }),
                 Entry::Vacant(v) => {
                     v.insert(List::new(index));
                     Link::default()
@@ -574,7 +596,7 @@ impl ModuleAffinityIndexAllocator {
             bytes_resident,
             affine_list_link,
             unused_list_link,
-            trim_generation: inner.trim_generation,
+            trim_generation,
         });
     }
 
@@ -633,30 +655,8 @@ impl ModuleAffinityIndexAllocator {
                 inner.slot_state[local.index()],
                 SlotState::Used(_)
             ));
-            inner.unused_warm_slots += 1;
-            let unused_list_link = inner
-                .warm
-                .prepend(local, &mut inner.slot_state, |s| &mut s.unused_list_link);
-            let affine_list_link = match affinity {
-                Some(module) => match inner.module_affine.entry(module) {
-                    Entry::Occupied(mut e) => {
-                        e.get_mut()
-                            .prepend(local, &mut inner.slot_state, |s| &mut s.affine_list_link)
-                    }
-                    Entry::Vacant(v) => {
-                        v.insert(List::new(local));
-                        Link::default()
-                    }
-                },
-                None => Link::default(),
-            };
-            inner.slot_state[local.index()] = SlotState::UnusedWarm(Unused {
-                affinity,
-                bytes_resident: 0,
-                affine_list_link,
-                unused_list_link,
-                trim_generation: inner.trim_generation.wrapping_sub(1),
-            });
+            let generation = inner.trim_generation.wrapping_sub(1);
+            Self::insert_unused(inner, local, affinity, 0, generation, List::prepend);
         }
     }
 
@@ -749,6 +749,14 @@ impl Inner {
         let ret = self.module_affine.get(&for_memory?)?.tail?;
         self.remove(ret);
         Some(ret)
+    }
+
+    /// MOTE-PATCH: the most recently freed unused slot (see
+    /// [`SimpleIndexAllocator::alloc_most_recent`]).
+    fn pick_recent(&mut self) -> Option<SlotId> {
+        let tail = self.warm.tail?;
+        self.remove(tail);
+        Some(tail)
     }
 
     fn pick_warm(&mut self) -> Option<SlotId> {
