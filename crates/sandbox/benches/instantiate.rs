@@ -1,5 +1,9 @@
 //! Per-request sandbox cost: a fresh instance of the hello component plus one
-//! call of its handler, with the response body read to the end.
+//! call of its handler, with the response body read to the end, on a
+//! current-thread runtime like each of the node's data-plane threads. Each
+//! iteration is a client's request of its own (its own `Invocation`: a
+//! clone would share the first one's chain of calls, whose CPU time adds up
+//! until every run starts on the sandbox's low-priority threads).
 //!
 //! `cargo bench -p mote-sandbox --bench instantiate`
 
@@ -8,14 +12,13 @@ use http_body_util::BodyExt;
 use mote_sandbox::{InstanceLimits, Invocation, Sandbox, SandboxConfig, empty_body};
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
     let wasm = std::fs::read(mote_test_guests::HELLO).unwrap();
     let prepared = sandbox.prepare(&sandbox.compile(&wasm).unwrap()).unwrap();
-    let inv = Invocation::new(InstanceLimits::default());
     let mut group = c.benchmark_group("sandbox");
     group.bench_function(
         format!("hello_instantiate_and_call_{:?}", sandbox.allocator()),
@@ -24,7 +27,9 @@ fn bench(c: &mut Criterion) {
                 let req = http::Request::get("http://localhost/hello")
                     .body(empty_body())
                     .unwrap();
-                let (resp, done) = prepared.handle(req, inv.clone()).await;
+                let (resp, done) = prepared
+                    .handle(req, Invocation::new(InstanceLimits::default()))
+                    .await;
                 let body = resp
                     .unwrap()
                     .into_body()

@@ -43,7 +43,9 @@ pub struct Invocation {
     /// What the guest may reach beyond its sandbox (nothing by default).
     pub grants: Arc<Grants>,
     /// The chain of service-binding calls this request belongs to (a
-    /// client's request starts its own).
+    /// client's request starts its own). A clone of an `Invocation` stays
+    /// in the same chain, so its CPU time adds up with the original's: give
+    /// each client request an `Invocation` of its own.
     pub chain: Chain,
     /// Run on the sandbox's low-priority threads from the start (a request
     /// of a tenant that crowds the others); otherwise a run moves there
