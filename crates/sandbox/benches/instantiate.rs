@@ -1,9 +1,9 @@
 //! Per-request sandbox cost: a fresh instance of the hello component plus one
 //! call of its handler, with the response body read to the end, on a
 //! current-thread runtime like each of the node's data-plane threads. Each
-//! iteration is a client's request of its own (its own `Invocation`: a
-//! clone would share the first one's chain of calls, whose CPU time adds up
-//! until every run starts on the sandbox's low-priority threads).
+//! iteration is a client's request of its own, with its own `Invocation`
+//! (and so its own chain of calls, whose CPU time decides whether a run
+//! starts on the sandbox's low-priority threads).
 //!
 //! `cargo bench -p mote-sandbox --bench instantiate`
 

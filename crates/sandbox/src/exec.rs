@@ -29,7 +29,7 @@ pub struct Prepared {
 }
 
 /// What one request runs with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Invocation {
     /// Memory, CPU and wall-clock limits.
     pub limits: InstanceLimits,
@@ -43,9 +43,10 @@ pub struct Invocation {
     /// What the guest may reach beyond its sandbox (nothing by default).
     pub grants: Arc<Grants>,
     /// The chain of service-binding calls this request belongs to (a
-    /// client's request starts its own). A clone of an `Invocation` stays
-    /// in the same chain, so its CPU time adds up with the original's: give
-    /// each client request an `Invocation` of its own.
+    /// client's request starts its own). This is why an `Invocation` is not
+    /// `Clone`: a copy reused for another request would stay in the same
+    /// chain, and their CPU time would add up until every run started on
+    /// the low-priority threads.
     pub chain: Chain,
     /// Run on the sandbox's low-priority threads from the start (a request
     /// of a tenant that crowds the others); otherwise a run moves there
