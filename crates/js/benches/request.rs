@@ -3,7 +3,10 @@
 //! request dispatched to its handler and the response body read to the end
 //! ("shared"); and the same from a per-service snapshot with the module
 //! already evaluated ("promoted", what the lifecycle promotes hot services
-//! to).
+//! to). On a current-thread runtime like each of the node's data-plane
+//! threads; each iteration is a request of its own, with its own
+//! `Invocation` (and so its own chain of calls, whose CPU time decides
+//! whether a run starts on the sandbox's low-priority threads).
 //!
 //! `cargo bench -p mote-js --bench request`
 
@@ -15,11 +18,15 @@ use mote_sandbox::{InstanceLimits, Invocation, Prepared, Sandbox, SandboxConfig,
 
 const HELLO: &str = include_str!("../../../examples/hello-js/index.js");
 
-async fn request(prepared: &Prepared, inv: &Invocation) {
+/// One request to `prepared`, with `stdin` (the service's bundle, for the
+/// shared engine) as the guest's standard input.
+async fn request(prepared: &Prepared, stdin: Option<&Bytes>) {
     let req = http::Request::get("http://localhost/hello")
         .body(empty_body())
         .unwrap();
-    let (resp, done) = prepared.handle(req, inv.clone()).await;
+    let mut inv = Invocation::new(InstanceLimits::default());
+    inv.stdin = stdin.cloned();
+    let (resp, done) = prepared.handle(req, inv).await;
     let body = resp
         .unwrap()
         .into_body()
@@ -32,7 +39,7 @@ async fn request(prepared: &Prepared, inv: &Invocation) {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
@@ -51,15 +58,13 @@ fn bench(c: &mut Criterion) {
         let promoted = sandbox.prepare(&sandbox.compile(&own).unwrap()).unwrap();
         (engine, bundle, promoted)
     });
-    let mut shared = Invocation::new(InstanceLimits::default());
-    shared.stdin = Some(bundle);
-    let own = Invocation::new(InstanceLimits::default());
     let mut group = c.benchmark_group("js");
     group.bench_function("hello_shared_engine", |b| {
-        b.to_async(&rt).iter(|| request(engine.prepared(), &shared))
+        b.to_async(&rt)
+            .iter(|| request(engine.prepared(), Some(&bundle)))
     });
     group.bench_function("hello_promoted", |b| {
-        b.to_async(&rt).iter(|| request(&promoted, &own))
+        b.to_async(&rt).iter(|| request(&promoted, None))
     });
     group.finish();
 }
