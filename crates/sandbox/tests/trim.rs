@@ -77,6 +77,8 @@ fn an_unused_stack_gives_back_its_pages() {
         assert_eq!(get(&counter, "/deep").await, "deep");
         let warm = minor_faults() - before;
 
+        // The first release only marks the stack as unused since then; the
+        // second gives its pages back.
         sandbox.release_idle_memory();
         sandbox.release_idle_memory();
         let before = minor_faults();

@@ -46,11 +46,12 @@ struct Counter;
 impl Guest for Counter {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let path = path_with_query(&request);
-        if path_of(&path) == "/deep" {
+        let path = path_of(&path);
+        if path == "/deep" {
             std::hint::black_box(deep(std::hint::black_box(DEEP)));
             return respond_text(out, 200, "deep");
         }
-        if path_of(&path) == "/scatter" {
+        if path == "/scatter" {
             let mut stale = 0;
             for page in 0..SCATTER_PAGES {
                 let byte = &SCATTER[2 * page * PAGE];
