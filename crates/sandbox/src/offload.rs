@@ -47,6 +47,8 @@ use tokio::task::JoinHandle;
 
 use crate::grants::Chain;
 
+mod guard;
+
 /// CPU ticks after which a guest is moved off the request thread. Two
 /// (2 ms by default): a service's first request, which also loads its code,
 /// stays under it.
@@ -114,15 +116,25 @@ fn monotonic_ns() -> u64 {
 
 /// The calling thread's CPU time (ns).
 fn thread_cpu_ns() -> u64 {
+    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID).unwrap_or(0)
+}
+
+/// A clock's time (ns); `None` if it cannot be read (a CPU clock of a thread
+/// that has ended).
+fn clock_ns(clock: libc::clockid_t) -> Option<u64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: writes the calling thread's CPU clock into `ts`.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64)
+    // SAFETY: writes the clock's time into `ts`.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return None;
+    }
+    Some(
+        (ts.tv_sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec as u64),
+    )
 }
 
 impl Turn {
@@ -250,7 +262,9 @@ impl LongRuns {
 /// The sandbox's own threads for long-running guests: two lanes
 /// ([`Lane`]) of one thread per CPU each, at the lowest priority; and one
 /// thread at normal priority for work that holds the kernel's memory-map
-/// lock (see [`at_normal_priority`]). All are started with the node's
+/// lock (see [`at_normal_priority`]); and a watchdog that has the request
+/// threads pause for the lanes while they starve ([`guard`]). All are
+/// started with the node's
 /// sandbox ([`start`]), on a thread of normal priority: a thread inherits
 /// its creator's niceness, and only a privileged process may lower it again.
 struct Lanes {
@@ -283,7 +297,9 @@ fn low_priority_runtime(thread_name: &str) -> tokio::runtime::Runtime {
             // SAFETY: plain syscall on the calling thread (pid 0); lowering
             // one's own priority needs no privilege.
             let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+            guard::lane_thread_started();
         })
+        .on_thread_stop(guard::lane_thread_stopped)
         .enable_all()
         .build()
         .expect("the sandbox's runtime for long-running guests")
@@ -297,9 +313,13 @@ static LANES: LazyLock<Lanes> = LazyLock::new(|| {
     let _ = std::thread::Builder::new()
         .name("mote-release".into())
         .spawn(move || rx.into_iter().for_each(|job| job()));
+    let long = low_priority_runtime("mote-long");
+    let brief = low_priority_runtime("mote-brief");
+    let handles = [long.handle().clone(), brief.handle().clone()];
+    guard::start(move || handles.iter().any(|h| h.metrics().num_alive_tasks() > 0));
     Lanes {
-        long: low_priority_runtime("mote-long"),
-        brief: low_priority_runtime("mote-brief"),
+        long,
+        brief,
         normal: tx,
     }
 });
@@ -352,6 +372,7 @@ impl<F: Future> Future for Metered<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        guard::pace();
         self.turn.begin();
         let poll = self.guest.as_mut().poll(cx);
         self.turn.end();

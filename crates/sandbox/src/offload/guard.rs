@@ -1,0 +1,318 @@
+//! The lanes' guard against starvation.
+//!
+//! The lanes run at `SCHED_IDLE`: while normal threads keep every CPU busy,
+//! the kernel gives a lane thread about 3/1,024 of a CPU. That is the point
+//! when the busy threads are a neighbour's requests and the lane runs an
+//! attacker; but when the node's own request threads are saturated by a
+//! legitimate load, a guest that ran past 2 ms of CPU (a JavaScript service
+//! before its promotion, say) waited 0.5-2.2 s on the lanes for its last
+//! millisecond of CPU (`wrk -c32` on a service chain).
+//!
+//! A watchdog thread ([`start`]) looks at the lane threads every
+//! [`PERIOD`]. When one of them was runnable at two looks in a row (the
+//! lanes have work waiting) and all of them together got less than
+//! [`FAIR_SHARE`] of the CPUs meanwhile, the lanes are starved, and the
+//! request threads that are saturated give them a share: each that has been
+//! busy without a break for [`PAUSE_EVERY`]`[level]` pauses for [`PAUSE`]
+//! before a guest's turn ([`pace`]); a thread that runs out of work leaves
+//! its CPU to the lanes by itself and never pauses. The
+//! level rises each period the lanes stay starved, from about a tenth of
+//! the request threads' time to a third, and falls each period no lane
+//! thread waits. A backlog of legitimate work on the lanes (a JavaScript
+//! service's runs before its promotion, under a load that keeps the request
+//! threads busy) gets through; an attacker whose guests run there gains at
+//! most that third, and only while its neighbours' requests saturate the
+//! node.
+//!
+//! The request threads give the CPU away rather than the lanes taking it:
+//! raising a `SCHED_IDLE` thread back to normal priority needs
+//! `CAP_SYS_NICE` (or an `RLIMIT_NICE` that allows nice 0), which a node in a
+//! container usually lacks. When another process, not the node, keeps the
+//! CPUs busy, the pauses give its CPU to that process as much as to the
+//! lanes: the node gives up at most a third of its request threads' time
+//! for it.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::clock_ns;
+
+/// How often the watchdog looks at the lane threads.
+const PERIOD: Duration = Duration::from_millis(50);
+/// Below this share of all CPUs over a period, lanes with work waiting are
+/// starved (per mille).
+const FAIR_SHARE: u64 = 250;
+/// How long a request thread pauses for the lanes.
+const PAUSE: Duration = Duration::from_millis(1);
+/// A request thread pauses at most once in this time, by level (1 to 4):
+/// about 9 %, 17 %, 25 % and 33 % of its time.
+const PAUSE_EVERY: [Duration; 4] = [
+    Duration::from_millis(10),
+    Duration::from_millis(5),
+    Duration::from_millis(3),
+    Duration::from_millis(2),
+];
+
+/// How much the request threads pause for the lanes now: 0 (not at all)
+/// or an index + 1 into [`PAUSE_EVERY`]. Set by the watchdog.
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+/// Pauses the request threads made for the lanes, for tests and logs.
+static PAUSES: AtomicU64 = AtomicU64::new(0);
+
+/// A lane thread: its id (for its state in `/proc`) and its CPU clock.
+#[derive(Clone, Copy)]
+struct LaneThread {
+    tid: libc::pid_t,
+    clock: libc::clockid_t,
+}
+
+static THREADS: Mutex<Vec<LaneThread>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static ON_LANE: Cell<bool> = const { Cell::new(false) };
+    /// When a request thread last looked whether to pause (or paused), and
+    /// its runtime's park count then.
+    static LOOKED: Cell<Option<(Instant, u64)>> = const { Cell::new(None) };
+}
+
+/// Called by each lane thread when it starts.
+pub(super) fn lane_thread_started() {
+    ON_LANE.set(true);
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: asks for the calling thread's CPU clock id, written to `clock`.
+    if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } != 0 {
+        return;
+    }
+    // SAFETY: plain syscall.
+    let tid = unsafe { libc::gettid() };
+    lock_threads().push(LaneThread { tid, clock });
+}
+
+/// Called by each lane thread when it stops (tokio ends idle blocking
+/// threads).
+pub(super) fn lane_thread_stopped() {
+    // SAFETY: plain syscall.
+    let tid = unsafe { libc::gettid() };
+    lock_threads().retain(|t| t.tid != tid);
+}
+
+fn lock_threads() -> std::sync::MutexGuard<'static, Vec<LaneThread>> {
+    THREADS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Before a guest's turn: while the lanes are starved, pause for them if
+/// this is a request thread that has been busy without a break for the
+/// current level's [`PAUSE_EVERY`].
+pub(super) fn pace() {
+    let level = LEVEL.load(Ordering::Relaxed);
+    if level == 0 || ON_LANE.get() {
+        return;
+    }
+    pause_if_saturated(PAUSE_EVERY[usize::from(level) - 1]);
+}
+
+/// Pause for [`PAUSE`] if the calling thread's runtime has not parked (run
+/// out of work) since this thread last looked, at least `every` ago.
+/// Returns whether it paused.
+///
+/// A thread that runs out of work leaves its CPU to the lanes anyway, and
+/// its requests would only wait for the pause: a neighbour's single
+/// connection, answered as fast as it asks, never pauses, even while
+/// something else (the release of a memory bomb's pages, another process)
+/// starves the lanes. Only request threads count: threads of a runtime with
+/// one worker (the data plane's); others never pause.
+fn pause_if_saturated(every: Duration) -> bool {
+    let Some(parks) = park_count() else {
+        return false;
+    };
+    let now = Instant::now();
+    let Some((since, parks_then)) = LOOKED.get().filter(|&(_, then)| then == parks) else {
+        // First look, or the thread parked since the last: a new window.
+        LOOKED.set(Some((now, parks)));
+        return false;
+    };
+    if now - since < every {
+        return false;
+    }
+    std::thread::sleep(PAUSE);
+    LOOKED.set(Some((Instant::now(), parks_then)));
+    PAUSES.fetch_add(1, Ordering::Relaxed);
+    true
+}
+
+/// How many times the calling thread's runtime has parked, if it is a
+/// runtime of one worker.
+fn park_count() -> Option<u64> {
+    let handle = tokio::runtime::Handle::try_current().ok()?;
+    let metrics = handle.metrics();
+    (metrics.num_workers() == 1).then(|| metrics.worker_park_count(0))
+}
+
+/// Start the watchdog. `busy` tells whether any guest is on the lanes (it
+/// looks at the threads only then).
+pub(super) fn start(busy: impl Fn() -> bool + Send + 'static) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    // If it cannot be started, the lanes run without the guard, as before.
+    let _ = std::thread::Builder::new()
+        .name("mote-lanewatch".into())
+        .spawn(move || watch(cpus, busy));
+}
+
+/// What the watchdog saw of a lane thread at its last look.
+#[derive(Clone, Copy)]
+struct Look {
+    cpu_ns: u64,
+    runnable: bool,
+}
+
+fn watch(cpus: u64, busy: impl Fn() -> bool) {
+    let mut last: HashMap<libc::pid_t, Look> = HashMap::new();
+    let budget_ns = PERIOD.as_nanos() as u64 * cpus;
+    loop {
+        std::thread::sleep(PERIOD);
+        if !busy() {
+            last.clear();
+            set_level(0);
+            continue;
+        }
+        let threads = lock_threads().clone();
+        let mut lane_cpu_ns = 0;
+        let mut waiting = false;
+        let mut now = HashMap::with_capacity(threads.len());
+        for thread in threads {
+            let (Some(cpu_ns), Some(runnable)) = (clock_ns(thread.clock), runnable(thread.tid))
+            else {
+                continue;
+            };
+            if let Some(before) = last.get(&thread.tid) {
+                lane_cpu_ns += cpu_ns.saturating_sub(before.cpu_ns);
+                waiting |= runnable && before.runnable;
+            }
+            now.insert(thread.tid, Look { cpu_ns, runnable });
+        }
+        last = now;
+        let share = lane_cpu_ns * 1000 / budget_ns;
+        let level = LEVEL.load(Ordering::Relaxed);
+        set_level(if !waiting {
+            level.saturating_sub(1)
+        } else if share < FAIR_SHARE {
+            (level + 1).min(PAUSE_EVERY.len() as u8)
+        } else {
+            level
+        });
+    }
+}
+
+fn set_level(level: u8) {
+    if LEVEL.swap(level, Ordering::Relaxed) != level {
+        tracing::debug!(
+            level,
+            pauses = PAUSES.load(Ordering::Relaxed),
+            "the low-priority lanes' starvation guard"
+        );
+    }
+}
+
+/// Whether a thread of this process is runnable (running or waiting for a
+/// CPU): its state in `/proc/self/task/TID/stat`, the field after the
+/// parenthesised name.
+fn runnable(tid: libc::pid_t) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    let state = stat[stat.rfind(')')? + 1..].trim_start().chars().next()?;
+    Some(state == 'R')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use crate::offload::{LANES, thread_cpu_ns};
+
+    /// Run `cpu` of CPU time in turns of 1 ms, yielding between them as a
+    /// guest does at its epoch checks.
+    async fn guest_turns(cpu: Duration) {
+        let start = thread_cpu_ns();
+        while thread_cpu_ns() - start < cpu.as_nanos() as u64 {
+            let turn = thread_cpu_ns();
+            while thread_cpu_ns() - turn < 1_000_000 {}
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[test]
+    fn request_threads_that_keep_every_cpu_busy_give_the_starved_lanes_a_share() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let done = Arc::new(AtomicBool::new(false));
+        // One busy thread per CPU at normal priority, as saturated request
+        // threads: each, on a runtime of its own that never runs out of
+        // work, runs a guest's turn at a time, calling `pace` before it as
+        // `Metered` does. They stop when the lane's guest is done, or after a
+        // deadline no run with the guard comes near.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let busy: Vec<_> = (0..cpus)
+            .map(|_| {
+                let done = done.clone();
+                std::thread::spawn(move || {
+                    current_thread().block_on(async {
+                        while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                            pace();
+                            let turn = thread_cpu_ns();
+                            while thread_cpu_ns() - turn < 200_000 {}
+                        }
+                    })
+                })
+            })
+            .collect();
+        let pauses_before = PAUSES.load(Ordering::Relaxed);
+        // 50 ms of CPU on a lane: at a SCHED_IDLE thread's 3/1,027 of a CPU,
+        // some 17 s; with the guard's share, well under a second.
+        let guest = LANES.long.spawn(guest_turns(Duration::from_millis(50)));
+        let finished = current_thread().block_on(async {
+            tokio::time::timeout_at(deadline.into(), guest)
+                .await
+                .is_ok()
+        });
+        done.store(true, Ordering::Relaxed);
+        busy.into_iter().for_each(|t| t.join().unwrap());
+        assert!(
+            finished,
+            "the lane's guest got its 50 ms of CPU before the busy threads stopped"
+        );
+        assert!(
+            PAUSES.load(Ordering::Relaxed) > pauses_before,
+            "the busy threads paused for the lanes"
+        );
+    }
+
+    #[test]
+    fn a_request_thread_pauses_only_when_it_has_had_no_break() {
+        current_thread().block_on(async {
+            // Waiting for work between turns (a neighbour's one connection):
+            // its runtime parks each time, and it never pauses.
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                assert!(!pause_if_saturated(Duration::ZERO));
+            }
+            // Busy without a break: after the first look, it pauses.
+            pause_if_saturated(Duration::ZERO);
+            assert!(pause_if_saturated(Duration::ZERO));
+        });
+        // Not on a request thread's runtime: never.
+        assert!(!pause_if_saturated(Duration::ZERO));
+        assert!(!pause_if_saturated(Duration::ZERO));
+    }
+
+    fn current_thread() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+}
