@@ -248,7 +248,14 @@ mod tests {
 
     #[test]
     fn request_threads_that_keep_every_cpu_busy_give_the_starved_lanes_a_share() {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Every CPU this process may run on (not `available_parallelism`,
+        // which a CPU quota lowers: the lanes would then find a CPU free).
+        // SAFETY: `set` is a plain bit mask the call fills in.
+        let cpus = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set);
+            libc::CPU_COUNT(&set).max(1) as usize
+        };
         let done = Arc::new(AtomicBool::new(false));
         // One busy thread per CPU at normal priority, as saturated request
         // threads: each, on a runtime of its own that never runs out of
