@@ -40,8 +40,9 @@ use std::time::{Duration, Instant};
 
 use super::clock_ns;
 
-/// How often the watchdog looks at the lane threads.
-const PERIOD: Duration = Duration::from_millis(50);
+/// How often the watchdog looks at the lane threads (while a guest is on
+/// them; otherwise it only checks that none is).
+const PERIOD: Duration = Duration::from_millis(20);
 /// Below this share of all CPUs over a period, lanes with work waiting are
 /// starved (per mille).
 const FAIR_SHARE: u64 = 250;
