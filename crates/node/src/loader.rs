@@ -112,8 +112,9 @@ impl Loader {
 
     /// A per-service snapshot of a JavaScript service: the engine with the
     /// service's module already evaluated (with `env` as its environment),
-    /// compiled and linked. CPU-heavy (a few seconds), so it runs on a
-    /// blocking thread. It is kept in memory only, never in the on-disk
+    /// compiled and linked. CPU-heavy (a few seconds) and awaited by no
+    /// request, so it runs on the sandbox's background threads, at the
+    /// lowest priority. It is kept in memory only, never in the on-disk
     /// cache: the snapshot holds what the module computed from its
     /// environment, secrets included.
     pub(crate) async fn promote(
@@ -123,12 +124,11 @@ impl Loader {
     ) -> Result<Loaded, ServiceError> {
         let sandbox = self.sandbox.clone();
         let handle = tokio::runtime::Handle::current();
-        let component = tokio::task::spawn_blocking(move || {
+        let component = mote_sandbox::in_background(move || {
             let wasm = handle.block_on(JsEngine::snapshot_service(&sandbox, bundle, env))?;
             sandbox.compile(&wasm)
         })
-        .await
-        .map_err(|e| LoadError::Invalid(format!("snapshot task failed: {e}")))??;
+        .await?;
         let image = component.image_range();
         Ok(Loaded {
             prepared: self.sandbox.prepare(&component)?,
