@@ -264,9 +264,9 @@ impl LongRuns {
 /// thread at normal priority for work that holds the kernel's memory-map
 /// lock (see [`at_normal_priority`]); and a watchdog that has the request
 /// threads pause for the lanes while they starve ([`guard`]). All are
-/// started with the node's
-/// sandbox ([`start`]), on a thread of normal priority: a thread inherits
-/// its creator's niceness, and only a privileged process may lower it again.
+/// started with the node's sandbox ([`start`]), on a thread of normal
+/// priority: a thread inherits its creator's niceness, and only a
+/// privileged process may lower it again.
 struct Lanes {
     long: tokio::runtime::Runtime,
     brief: tokio::runtime::Runtime,
@@ -334,9 +334,9 @@ static BACKGROUND_JOBS: AtomicUsize = AtomicUsize::new(0);
 /// the CPU only when the request threads leave it (or, while they keep
 /// every CPU busy, when the starvation guard gives it a share): a promotion
 /// run at normal priority took a CPU from the node's request threads for
-/// seconds, and a neighbour's requests waited behind it (bench/hostile's
-/// `selfcall`: p99 0.9-3.9 ms in the rounds where the attacker's service
-/// was promoted, 0.6-0.8 ms in the others).
+/// seconds, and requests waited behind it (a neighbour's for half a second
+/// under bench/hostile's `slow-wide`; on a fresh node under `wrk -c32`,
+/// p99 619-752 ms in the first 10 s against 64-102 ms here).
 pub async fn in_background<R: Send + 'static>(job: impl FnOnce() -> R + Send + 'static) -> R {
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     BACKGROUND_JOBS.fetch_add(1, Ordering::Relaxed);
