@@ -287,18 +287,24 @@ enum Lane {
 /// A multi-threaded runtime of one thread per CPU at the lowest priority.
 fn low_priority_runtime(thread_name: &str) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .worker_threads(cpus())
         .thread_name(thread_name)
-        .on_thread_start(lane_thread_started)
+        .on_thread_start(lower_this_thread)
         .on_thread_stop(guard::lane_thread_stopped)
         .enable_all()
         .build()
         .expect("the sandbox's runtime for long-running guests")
 }
 
+/// The CPUs the node may use (its CPU quota counted): one lane thread, and
+/// one background thread, per CPU.
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Lower the calling thread, a new thread of the lanes or of the
 /// [`BACKGROUND`] pool, to the lowest priority, under the starvation guard.
-fn lane_thread_started() {
+fn lower_this_thread() {
     // SAFETY: plain syscall on the calling thread (who = 0: on Linux,
     // PRIO_PROCESS with 0 is the calling thread).
     let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, NICE) };
@@ -319,9 +325,9 @@ type Job = Box<dyn FnOnce() + Send>;
 /// priority.
 static BACKGROUND: LazyLock<rayon::ThreadPool> = LazyLock::new(|| {
     rayon::ThreadPoolBuilder::new()
-        .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .num_threads(cpus())
         .thread_name(|i| format!("mote-background-{i}"))
-        .start_handler(|_| lane_thread_started())
+        .start_handler(|_| lower_this_thread())
         .exit_handler(|_| guard::lane_thread_stopped())
         .build()
         .expect("the sandbox's background threads")

@@ -38,7 +38,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::clock_ns;
+use super::{clock_ns, cpus};
 
 /// How often the watchdog looks at the lane threads (while a guest is on
 /// them; otherwise it only checks that none is).
@@ -157,7 +157,7 @@ fn park_count() -> Option<u64> {
 /// Start the watchdog. `busy` tells whether any guest is on the lanes (it
 /// looks at the threads only then).
 pub(super) fn start(busy: impl Fn() -> bool + Send + 'static) {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let cpus = cpus() as u64;
     // If it cannot be started, the lanes run without the guard, as before.
     let _ = std::thread::Builder::new()
         .name("mote-lanewatch".into())
