@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::NodeConfig;
+use crate::corked::{Corked, Corks};
 use crate::errors::{RETRY_AFTER, Refusal, RequestError};
 use crate::limited::{Limited, Side};
 use crate::pool::{ServiceVersion, Slot};
@@ -105,6 +106,10 @@ impl DataPlane {
             .header_read_timeout(self.header_timeout);
         let header_timeout = self.header_timeout;
         let this = Arc::new(self);
+        // Responses of one pass over the ready connections go out
+        // together (see `corked`).
+        let corks = Arc::new(Corks::default());
+        let writer = tokio::spawn(corks.clone().run());
         loop {
             let (stream, _) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -131,10 +136,12 @@ impl DataPlane {
             });
             let builder = builder.clone();
             let watcher = graceful.watcher();
+            let corks = corks.clone();
             tokio::spawn(async move {
                 if !first_bytes(&stream, header_timeout).await {
                     return;
                 }
+                let stream = Corked::new(stream, corks);
                 let conn = builder.serve_connection(TokioIo::new(stream), service);
                 if let Err(e) = watcher.watch(conn.into_owned()).await {
                     tracing::debug!(error = %e, "connection ended with an error");
@@ -148,6 +155,8 @@ impl DataPlane {
         {
             tracing::warn!("drain deadline reached; closing remaining connections");
         }
+        writer.abort();
+        corks.write_all();
     }
 
     /// Handle one request: route, admit, run, and answer. Every failure

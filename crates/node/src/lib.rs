@@ -12,6 +12,7 @@ pub mod admin;
 pub mod bindings;
 pub mod bundle;
 mod config;
+mod corked;
 pub mod dataplane;
 pub mod errors;
 pub mod lifecycle;
