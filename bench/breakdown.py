@@ -20,7 +20,8 @@ import sys
 
 # (category, patterns). Order matters: the first match wins.
 CATEGORIES = [
-    ("socket write (writev: loopback TCP send + waking wrk)", [r"\bwritev\b", r"__GI___writev", r"do_writev"]),
+    ("socket write (loopback TCP send + waking wrk; the node's response writer)",
+     [r"\bwritev\b", r"__GI___writev", r"do_writev", r"sendto", r"mote_node::corked::"]),
     ("socket read (recvfrom)", [r"recvfrom"]),
     ("epoll / idle wait", [r"epoll_wait"]),
     ("thread park / wake (futex)", [r"futex"]),

@@ -22,10 +22,17 @@
 //! every listed connection holds. Larger writes (and any write after held
 //! bytes could not all go out) first write what is held, then go straight
 //! to the socket, waiting for it as usual: a full socket slows only its
-//! own connection. A single connection waits one task switch longer.
+//! own connection.
+//!
+//! A connection alone on its thread would only wait one task switch longer
+//! for nothing: once the writer's last pass wrote a single connection, a
+//! flush that finds no other connection listed writes at once, and only
+//! one flush in [`PROBE_EVERY`] is held, to find out whether others come
+//! along in the same pass (if they do, holding resumes).
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker, ready};
 
@@ -39,16 +46,35 @@ use tokio::sync::Notify;
 /// `limited.rs`).
 const HOLD_AT_MOST: usize = 16 << 10;
 
+/// While connections are alone on their thread, one flush in this many is
+/// held anyway (see the module's documentation).
+const PROBE_EVERY: usize = 16;
+
 /// A held buffer that grew past this is given back once written, so that
 /// thousands of idle keep-alive connections hold no memory.
 const KEEP_CAPACITY: usize = 4 << 10;
 
 /// One data-plane thread's connections with bytes held, and the task that
 /// writes them ([`Corks::run`]).
-#[derive(Default)]
 pub(crate) struct Corks {
     listed: Mutex<Vec<Arc<Mutex<Held>>>>,
     wake: Notify,
+    /// How many connections the writer's last pass wrote (at first: as if
+    /// many).
+    last_pass: AtomicUsize,
+    /// Flushes written at once since the last probe.
+    alone: AtomicUsize,
+}
+
+impl Default for Corks {
+    fn default() -> Self {
+        Corks {
+            listed: Mutex::default(),
+            wake: Notify::new(),
+            last_pass: AtomicUsize::new(usize::MAX),
+            alone: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl Corks {
@@ -66,6 +92,9 @@ impl Corks {
     /// own task.
     pub(crate) fn write_all(&self) {
         let listed = std::mem::take(&mut *self.listed.lock().unwrap());
+        if !listed.is_empty() {
+            self.last_pass.store(listed.len(), Ordering::Relaxed);
+        }
         for held in listed {
             lock(&held).write_now();
         }
@@ -212,12 +241,24 @@ impl AsyncWrite for Corked {
         if !held.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             held.waker = Some(cx.waker().clone());
         }
-        if !held.listed {
-            held.listed = true;
-            drop(held);
-            self.corks.listed.lock().unwrap().push(self.held.clone());
-            self.corks.wake.notify_one();
+        if held.listed {
+            return Poll::Ready(Ok(()));
         }
+        let corks = &self.corks;
+        let mut listed = corks.listed.lock().unwrap();
+        if listed.is_empty()
+            && corks.last_pass.load(Ordering::Relaxed) <= 1
+            && corks.alone.fetch_add(1, Ordering::Relaxed) % PROBE_EVERY != PROBE_EVERY - 1
+        {
+            // Alone on this thread, as far as it can tell: at once.
+            drop(listed);
+            return held.poll_write_held(cx);
+        }
+        held.listed = true;
+        listed.push(self.held.clone());
+        drop(listed);
+        drop(held);
+        corks.wake.notify_one();
         Poll::Ready(Ok(()))
     }
 
@@ -280,6 +321,65 @@ mod tests {
         tokio::task::yield_now().await;
         assert_eq!(arrived(&client_a), b"first answer");
         assert_eq!(arrived(&client_b), b"second answer");
+    }
+
+    /// Flush `conn` until a flush is held (a probe); how many went out at
+    /// once before it.
+    async fn flush_until_held(conn: &mut Corked, client: &std::net::TcpStream) -> usize {
+        for at_once in 0..=PROBE_EVERY {
+            conn.write_all(b"x").await.unwrap();
+            conn.flush().await.unwrap();
+            if arrived(client).is_empty() {
+                return at_once;
+            }
+        }
+        panic!("no flush was held");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_connection_alone_on_its_thread_is_written_at_once_but_for_probes() {
+        let corks = Arc::new(Corks::default());
+        tokio::spawn(corks.clone().run());
+        let (mut conn, client) = pair(&corks).await;
+        // At first the thread may be busy: held.
+        conn.write_all(b"one").await.unwrap();
+        conn.flush().await.unwrap();
+        assert!(arrived(&client).is_empty());
+        tokio::task::yield_now().await;
+        assert_eq!(arrived(&client), b"one");
+        // The writer's pass found it alone: the next flushes go out at
+        // once, but for one in PROBE_EVERY.
+        for _ in 0..3 {
+            assert_eq!(flush_until_held(&mut conn, &client).await, PROBE_EVERY - 1);
+            tokio::task::yield_now().await;
+            assert_eq!(arrived(&client), b"x");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn holding_resumes_when_a_probe_finds_other_connections_in_its_pass() {
+        let corks = Arc::new(Corks::default());
+        tokio::spawn(corks.clone().run());
+        let (mut a, client_a) = pair(&corks).await;
+        let (mut b, client_b) = pair(&corks).await;
+        a.write_all(b"one").await.unwrap();
+        a.flush().await.unwrap();
+        tokio::task::yield_now().await;
+        assert_eq!(arrived(&client_a), b"one");
+        // Alone: at once until a probe, and `b` answers in the same pass.
+        flush_until_held(&mut a, &client_a).await;
+        b.write_all(b"two").await.unwrap();
+        b.flush().await.unwrap();
+        assert!(arrived(&client_b).is_empty());
+        tokio::task::yield_now().await;
+        assert_eq!(arrived(&client_a), b"x");
+        assert_eq!(arrived(&client_b), b"two");
+        // That pass wrote two connections: `a` alone is held again.
+        a.write_all(b"three").await.unwrap();
+        a.flush().await.unwrap();
+        assert!(arrived(&client_a).is_empty());
+        tokio::task::yield_now().await;
+        assert_eq!(arrived(&client_a), b"three");
     }
 
     #[tokio::test(flavor = "current_thread")]
