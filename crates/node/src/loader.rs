@@ -102,7 +102,7 @@ impl Loader {
                     }
                 };
                 Ok(Loaded {
-                    prepared: engine.prepared().clone(),
+                    prepared: engine.prepared().for_another_service(),
                     bytes: bundle.len() as u64 + JS_OVERHEAD,
                     input: Some(bundle),
                 })

@@ -24,7 +24,8 @@ use crate::{Body, SandboxError};
 pub struct Prepared {
     pre: ProxyPre<Host>,
     tick: Duration,
-    /// Whether this service's runs go long (shared by its clones).
+    /// Whether this service's runs go long (shared by its clones, not by
+    /// [`Prepared::for_another_service`]).
     long_runs: Arc<LongRuns>,
 }
 
@@ -180,6 +181,16 @@ impl Prepared {
             tick,
             long_runs: Arc::default(),
         }
+    }
+
+    /// The same component for another service (the JavaScript engine
+    /// serves every unpromoted JavaScript service): clones share how the
+    /// service's runs went, and one service's short runs must not hide
+    /// another's long ones (the long ones would then start on the request
+    /// threads, and their first turn, before any tick, can be hundreds of
+    /// milliseconds of one instruction, like a `memory.fill` of 512 MiB).
+    pub fn for_another_service(&self) -> Prepared {
+        Prepared::new(self.pre.clone(), self.tick)
     }
 
     /// The names of the interfaces and functions the component imports,

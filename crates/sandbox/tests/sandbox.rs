@@ -180,6 +180,33 @@ async fn long_runs_move_off_the_request_thread_and_a_service_that_runs_long_star
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_sharing_a_component_each_have_their_own_history_of_long_runs() {
+    let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
+    let long = prepare(&sandbox, "spin");
+    let other = long.for_another_service();
+    let limits = InstanceLimits::default();
+    // Enough long runs that, were the history shared, the next three runs
+    // of either would all start off the request thread.
+    for _ in 0..4 {
+        let (body, done) = call(&long, "/?ms=20", limits).await;
+        assert_eq!(body.unwrap(), "spun");
+        assert!(done.offloaded);
+    }
+    // `other` never ran long: its short runs stay on the request thread (a
+    // slow debug build may take a tick now and then, so one of three is
+    // enough).
+    let mut stayed = false;
+    for _ in 0..3 {
+        let (body, done) = call(&other, "/?ms=0", limits).await;
+        assert_eq!(body.unwrap(), "spun");
+        stayed |= !done.offloaded;
+    }
+    assert!(stayed, "another service inherited the long runs");
+    let (_, done) = call(&long, "/?ms=0", limits).await;
+    assert!(done.offloaded, "the long runs were not remembered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_low_priority_invocation_runs_off_the_request_thread_from_the_start() {
     let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
     let hello = prepare(&sandbox, "hello");
