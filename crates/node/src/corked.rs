@@ -275,6 +275,19 @@ mod tests {
     use std::io::Read;
     use tokio::io::AsyncWriteExt;
 
+    /// A thread's list, with its writer task running.
+    fn started() -> Arc<Corks> {
+        let corks = Arc::new(Corks::default());
+        tokio::spawn(corks.clone().run());
+        corks
+    }
+
+    /// Write `bytes` and flush, as hyper does with a response.
+    async fn send(conn: &mut Corked, bytes: &[u8]) {
+        conn.write_all(bytes).await.unwrap();
+        conn.flush().await.unwrap();
+    }
+
     /// A connected pair on 127.0.0.1: the node's side wrapped in
     /// [`Corked`], the client's a blocking std socket.
     async fn pair(corks: &Arc<Corks>) -> (Corked, std::net::TcpStream) {
@@ -304,15 +317,12 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn small_writes_of_one_pass_go_out_together_once_the_ready_tasks_have_run() {
-        let corks = Arc::new(Corks::default());
-        tokio::spawn(corks.clone().run());
+        let corks = started();
         let (mut a, client_a) = pair(&corks).await;
         let (mut b, client_b) = pair(&corks).await;
 
-        a.write_all(b"first answer").await.unwrap();
-        a.flush().await.unwrap();
-        b.write_all(b"second answer").await.unwrap();
-        b.flush().await.unwrap();
+        send(&mut a, b"first answer").await;
+        send(&mut b, b"second answer").await;
         // Both flushes returned, but this task has not yet let the writer
         // run: nothing is on the wire.
         assert!(arrived(&client_a).is_empty());
@@ -327,8 +337,7 @@ mod tests {
     /// once before it.
     async fn flush_until_held(conn: &mut Corked, client: &std::net::TcpStream) -> usize {
         for at_once in 0..=PROBE_EVERY {
-            conn.write_all(b"x").await.unwrap();
-            conn.flush().await.unwrap();
+            send(conn, b"x").await;
             if arrived(client).is_empty() {
                 return at_once;
             }
@@ -338,12 +347,10 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_connection_alone_on_its_thread_is_written_at_once_but_for_probes() {
-        let corks = Arc::new(Corks::default());
-        tokio::spawn(corks.clone().run());
+        let corks = started();
         let (mut conn, client) = pair(&corks).await;
         // At first the thread may be busy: held.
-        conn.write_all(b"one").await.unwrap();
-        conn.flush().await.unwrap();
+        send(&mut conn, b"one").await;
         assert!(arrived(&client).is_empty());
         tokio::task::yield_now().await;
         assert_eq!(arrived(&client), b"one");
@@ -358,25 +365,21 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn holding_resumes_when_a_probe_finds_other_connections_in_its_pass() {
-        let corks = Arc::new(Corks::default());
-        tokio::spawn(corks.clone().run());
+        let corks = started();
         let (mut a, client_a) = pair(&corks).await;
         let (mut b, client_b) = pair(&corks).await;
-        a.write_all(b"one").await.unwrap();
-        a.flush().await.unwrap();
+        send(&mut a, b"one").await;
         tokio::task::yield_now().await;
         assert_eq!(arrived(&client_a), b"one");
         // Alone: at once until a probe, and `b` answers in the same pass.
         flush_until_held(&mut a, &client_a).await;
-        b.write_all(b"two").await.unwrap();
-        b.flush().await.unwrap();
+        send(&mut b, b"two").await;
         assert!(arrived(&client_b).is_empty());
         tokio::task::yield_now().await;
         assert_eq!(arrived(&client_a), b"x");
         assert_eq!(arrived(&client_b), b"two");
         // That pass wrote two connections: `a` alone is held again.
-        a.write_all(b"three").await.unwrap();
-        a.flush().await.unwrap();
+        send(&mut a, b"three").await;
         assert!(arrived(&client_a).is_empty());
         tokio::task::yield_now().await;
         assert_eq!(arrived(&client_a), b"three");
@@ -384,8 +387,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_large_write_goes_out_at_once_after_what_was_held() {
-        let corks = Arc::new(Corks::default());
-        tokio::spawn(corks.clone().run());
+        let corks = started();
         let (mut conn, client) = pair(&corks).await;
         let large = vec![7u8; 4 * HOLD_AT_MOST];
 
@@ -398,8 +400,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn shutting_down_writes_what_is_held_first() {
-        let corks = Arc::new(Corks::default());
-        tokio::spawn(corks.clone().run());
+        let corks = started();
         let (mut conn, mut client) = pair(&corks).await;
         conn.write_all(b"last words").await.unwrap();
         conn.shutdown().await.unwrap();
@@ -413,8 +414,7 @@ mod tests {
     /// everything arrives in order once the client reads again.
     #[tokio::test(flavor = "current_thread")]
     async fn bytes_a_full_socket_could_not_take_wait_for_it_in_their_connection() {
-        let corks = Arc::new(Corks::default());
-        tokio::spawn(corks.clone().run());
+        let corks = started();
         let (mut conn, mut client) = pair(&corks).await;
 
         // Fill the socket (large writes go straight to it).
@@ -425,8 +425,7 @@ mod tests {
             sent += n.unwrap();
         }
         // A small write is held; the writer finds the socket full.
-        conn.write_all(b"MARK").await.unwrap();
-        conn.flush().await.unwrap();
+        send(&mut conn, b"MARK").await;
         tokio::task::yield_now().await;
         assert!(lock(&conn.held).stuck);
         // The connection's own flush now waits for the client.
