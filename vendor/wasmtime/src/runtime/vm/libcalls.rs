@@ -368,7 +368,35 @@ unsafe fn memory_copy(
     let src = src.cast_const();
     // FIXME(#4203): this is known to not be sound in the presence of shared
     // memories.
-    unsafe { src.copy_to(dst, len) }
+    // MOTE-PATCH: a long copy is made in pieces with a yield between them
+    // (see `MOTE-PATCH.md`, change 5). When the destination lies above the
+    // source the pieces go from the end down, so that an overlapping copy
+    // reads every byte before it is overwritten, as one `memmove` would.
+    let downwards = dst.cast_const() > src;
+    in_pieces(len, |offset, n| {
+        let offset = if downwards { len - offset - n } else { offset };
+        unsafe { src.add(offset).copy_to(dst.add(offset), n) }
+    });
+}
+
+/// MOTE-PATCH: `memory.fill` and `memory.copy` longer than this are done
+/// this many bytes at a time, with a `sched_yield` between the pieces.
+const LONG_MEMORY_OP_PIECE: usize = 1 << 20;
+
+/// MOTE-PATCH: calls `piece(offset, n)` for consecutive pieces of at most
+/// [`LONG_MEMORY_OP_PIECE`] bytes covering `0..len` (`offset` counted from
+/// the start), yielding the CPU between two pieces. One `memory.fill` of
+/// hundreds of MiB is a single instruction with no interruption point: on
+/// a thread of the lowest priority the kernel let it keep its CPU until the
+/// next timer tick although a normal thread had woken up there.
+fn in_pieces(len: usize, mut piece: impl FnMut(usize, usize)) {
+    let mut done = 0;
+    while len - done > LONG_MEMORY_OP_PIECE {
+        piece(done, LONG_MEMORY_OP_PIECE);
+        done += LONG_MEMORY_OP_PIECE;
+        std::thread::yield_now();
+    }
+    piece(done, len - done);
 }
 
 unsafe fn memory_fill(
@@ -380,14 +408,14 @@ unsafe fn memory_fill(
 ) {
     // FIXME(#4203): this is known to not be sound in the presence of shared
     // memories.
-    unsafe {
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "the libcall intentionally takes the raw 32-bit value, \
-                      and semantically that's intentionally truncated"
-        )]
-        dst.write_bytes(val as u8, len);
-    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the libcall intentionally takes the raw 32-bit value, \
+                  and semantically that's intentionally truncated"
+    )]
+    let val = val as u8;
+    // MOTE-PATCH: in pieces, see `in_pieces`.
+    in_pieces(len, |offset, n| unsafe { dst.add(offset).write_bytes(val, n) });
 }
 
 // Implementation of `ref.func`.
