@@ -254,7 +254,7 @@ def main():
         "`duration_ms` of the node's log lines for the neighbour's requests (from routing to the end of its "
         "sandbox): what the client saw beyond it was spent before the node read the request or after it answered.",
         "CPU shares are of the whole machine (50 % is one core) during the neighbour's measurement; the attack "
-        "clients run at nice 19 and used a median " +
+        "clients run under `SCHED_IDLE` and used a median " +
         ", ".join(f"{r['p']} {r['attacker_cpu'] or 0:.0f} %" for r in rows) + ".",
     ]
     slow_settle = [f"{r['p']} {r['settle']:.1f} s" for r in rows if r["settle"] > 2]
