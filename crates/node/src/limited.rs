@@ -10,7 +10,10 @@
 //! So a body hands out at most [`TURN_BYTES`] per turn, in pieces of at
 //! most that size, and then yields the way [`tokio::task::yield_now`] does:
 //! its task runs again only after the runtime has looked for I/O, so the
-//! requests that arrived meanwhile are read first.
+//! requests that arrived meanwhile are read first. While the sandbox's
+//! low-priority lanes are starved, the body pauses there now and then
+//! instead ([`mote_sandbox::between_bulk_turns`]): it, not the next guest to
+//! run on its thread, gives them their share.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -92,7 +95,7 @@ where
                 this.this_turn = 0;
             }
             if this.this_turn >= TURN_BYTES {
-                this.yielding = Some(Box::pin(tokio::task::yield_now()));
+                this.yielding = Some(Box::pin(mote_sandbox::between_bulk_turns()));
                 continue;
             }
             if !this.rest.is_empty() {

@@ -47,7 +47,7 @@ pub use exec::{Completion, CompletionHandle, Invocation, Outcome, Prepared, Warm
 pub use grants::{Chain, Grants, OutgoingHttp};
 pub use host::InstanceLimits;
 pub use logs::CapturedLogs;
-pub use offload::in_background;
+pub use offload::{between_bulk_turns, in_background};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;

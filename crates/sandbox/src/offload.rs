@@ -358,6 +358,17 @@ pub async fn in_background<R: Send + 'static>(job: impl FnOnce() -> R + Send + '
     }
 }
 
+/// What a task that moves a large body awaits between its turns on a
+/// request thread: a yield, so the requests that arrived meanwhile are read
+/// first; or, while the lanes are starved and the thread has had no break,
+/// a pause of this task alone (see `guard::bulk_pause`).
+pub async fn between_bulk_turns() {
+    match guard::bulk_pause() {
+        Some(pause) => tokio::time::sleep(pause).await,
+        None => tokio::task::yield_now().await,
+    }
+}
+
 static LANES: LazyLock<Lanes> = LazyLock::new(|| {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     // If it cannot be started, `at_normal_priority` runs jobs in place.

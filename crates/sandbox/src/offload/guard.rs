@@ -15,14 +15,16 @@
 //! request threads that are saturated give them a share: each that has been
 //! busy without a break for [`PAUSE_EVERY`]`[level]` pauses for [`PAUSE`]
 //! before a guest's turn ([`pace`]); a thread that runs out of work leaves
-//! its CPU to the lanes by itself and never pauses. The
-//! level rises each period the lanes stay starved, from about a tenth of
-//! the request threads' time to a third, and falls each period no lane
-//! thread waits. A backlog of legitimate work on the lanes (a JavaScript
-//! service's runs before its promotion, under a load that keeps the request
-//! threads busy) gets through; an attacker whose guests run there gains at
-//! most that third, and only while its neighbours' requests saturate the
-//! node.
+//! its CPU to the lanes by itself and never pauses. On a thread that moves
+//! a large body, the body's task pauses instead of the thread
+//! ([`bulk_pause`]): the guest whose turn came next there would mostly be a
+//! neighbour paying for the body's sender. The level rises each period the
+//! lanes stay starved, from about a tenth of the request threads' time to a
+//! third, and falls each period no lane thread waits. A backlog of
+//! legitimate work on the lanes (a JavaScript service's runs before its
+//! promotion, under a load that keeps the request threads busy) gets
+//! through; an attacker whose guests run there gains at most that third,
+//! and only while its neighbours' requests saturate the node.
 //!
 //! The request threads give the CPU away rather than the lanes taking it:
 //! raising a `SCHED_IDLE` thread back to normal priority needs
@@ -46,6 +48,9 @@ const PERIOD: Duration = Duration::from_millis(20);
 /// Below this share of all CPUs over a period, lanes with work waiting are
 /// starved (per mille).
 const FAIR_SHARE: u64 = 250;
+/// A guest's turn does not pause a request thread on which a large body
+/// took a turn this recently: the body pauses instead ([`bulk_pause`]).
+const BULK_PAYS_WITHIN: Duration = PAUSE_EVERY[0];
 /// How long a request thread pauses for the lanes.
 const PAUSE: Duration = Duration::from_millis(1);
 /// A request thread pauses at most once in this time, by level (1 to 4):
@@ -77,6 +82,8 @@ thread_local! {
     /// When a request thread last looked whether to pause (or paused), and
     /// its runtime's park count then.
     static LOOKED: Cell<Option<(Instant, u64)>> = const { Cell::new(None) };
+    /// When a task that moves a large body last took a turn on this thread.
+    static BULK_TURN: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Called by each lane thread when it starts.
@@ -106,33 +113,78 @@ fn lock_threads() -> std::sync::MutexGuard<'static, Vec<LaneThread>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Before a guest's turn: while the lanes are starved, pause for them if
-/// this is a request thread that has been busy without a break for the
-/// current level's [`PAUSE_EVERY`].
+/// Before a guest's turn: while the lanes are starved, pause the thread
+/// for them if it is a request thread that has been busy without a break
+/// for the current level's [`PAUSE_EVERY`], unless a large body on it pays
+/// instead ([`bulk_pause`]).
 pub(super) fn pace() {
-    let level = LEVEL.load(Ordering::Relaxed);
-    if level == 0 || ON_LANE.get() {
-        return;
+    if let Some(every) = pause_every()
+        && guest_owes_a_pause(every)
+    {
+        std::thread::sleep(PAUSE);
+        // The window of looks starts again after the pause.
+        LOOKED.set(LOOKED.get().map(|(_, parks)| (Instant::now(), parks)));
     }
-    pause_if_saturated(PAUSE_EVERY[usize::from(level) - 1]);
 }
 
-/// Pause for [`PAUSE`] if the calling thread's runtime has not parked (run
-/// out of work) since this thread last looked, at least `every` ago.
-/// Returns whether it paused.
+/// Between two turns of a task that moves a large body: the pause it owes
+/// the lanes, if any. The task sleeps rather than the thread, so the
+/// thread's other connections go on, and when it has nothing else to do it
+/// parks, leaving its CPU to the lanes.
+///
+/// Under bench/hostile's 1 GiB response attack, writing the attacker's body
+/// kept its data-plane thread from ever running out of work, and the
+/// guests' turns that paid for it were the neighbour's: in a trace of
+/// scheduler events, 40 of the 52 neighbour requests over 1.2 ms in 4 s
+/// had waited for such a pause. So on a thread where a large body took a
+/// turn in the last [`BULK_PAYS_WITHIN`], the body pays, and guests' turns
+/// do not. The price: on a thread that guests keep busy too, the body's
+/// pauses leave the CPU to the lanes only when nothing else is ready there,
+/// so while a large body moves, the lanes get less from that thread.
+pub(super) fn bulk_pause() -> Option<Duration> {
+    bulk_owes_a_pause(pause_every()).then_some(PAUSE)
+}
+
+/// Whether a large body's turn is to pause now, at `every` (`None` while
+/// the lanes are fine). Notes the turn even then: the level may rise before
+/// the body's next turn, and a guest's turn must not pay meanwhile.
+fn bulk_owes_a_pause(every: Option<Duration>) -> bool {
+    BULK_TURN.set(Some(Instant::now()));
+    every.is_some_and(saturated)
+}
+
+/// How often a saturated request thread pauses at the current level; `None`
+/// while the lanes are fine or on a lane thread.
+fn pause_every() -> Option<Duration> {
+    let level = LEVEL.load(Ordering::Relaxed);
+    (level != 0 && !ON_LANE.get()).then(|| PAUSE_EVERY[usize::from(level) - 1])
+}
+
+/// Whether a guest's turn is to pause the calling thread now: no large body
+/// took a turn on it lately, and it is [`saturated`].
+fn guest_owes_a_pause(every: Duration) -> bool {
+    let bulk = BULK_TURN
+        .get()
+        .is_some_and(|at| at.elapsed() < BULK_PAYS_WITHIN);
+    !bulk && saturated(every)
+}
+
+/// Whether the calling thread's runtime has not parked (run out of work)
+/// since this thread last looked, at least `every` ago; if so, a pause is
+/// counted and the window of looks starts again.
 ///
 /// A thread that runs out of work leaves its CPU to the lanes anyway, and
-/// its requests would only wait for the pause: a neighbour's single
+/// its requests would only wait for a pause: a neighbour's single
 /// connection, answered as fast as it asks, never pauses, even while
 /// something else (the release of a memory bomb's pages, another process)
 /// starves the lanes. Only request threads count: threads of a runtime with
 /// one worker (the data plane's); others never pause.
-fn pause_if_saturated(every: Duration) -> bool {
+fn saturated(every: Duration) -> bool {
     let Some(parks) = park_count() else {
         return false;
     };
     let now = Instant::now();
-    let Some((since, parks_then)) = LOOKED.get().filter(|&(_, then)| then == parks) else {
+    let Some((since, _)) = LOOKED.get().filter(|&(_, then)| then == parks) else {
         // First look, or the thread parked since the last: a new window.
         LOOKED.set(Some((now, parks)));
         return false;
@@ -140,8 +192,7 @@ fn pause_if_saturated(every: Duration) -> bool {
     if now - since < every {
         return false;
     }
-    std::thread::sleep(PAUSE);
-    LOOKED.set(Some((Instant::now(), parks_then)));
+    LOOKED.set(Some((now, parks)));
     PAUSES.fetch_add(1, Ordering::Relaxed);
     true
 }
@@ -306,15 +357,42 @@ mod tests {
             // its runtime parks each time, and it never pauses.
             for _ in 0..20 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
-                assert!(!pause_if_saturated(Duration::ZERO));
+                assert!(!saturated(Duration::ZERO));
             }
             // Busy without a break: after the first look, it pauses.
-            pause_if_saturated(Duration::ZERO);
-            assert!(pause_if_saturated(Duration::ZERO));
+            saturated(Duration::ZERO);
+            assert!(saturated(Duration::ZERO));
         });
         // Not on a request thread's runtime: never.
-        assert!(!pause_if_saturated(Duration::ZERO));
-        assert!(!pause_if_saturated(Duration::ZERO));
+        assert!(!saturated(Duration::ZERO));
+        assert!(!saturated(Duration::ZERO));
+    }
+
+    #[test]
+    fn on_a_thread_busy_with_a_large_body_the_body_pauses_and_guests_do_not() {
+        current_thread().block_on(async {
+            // Without a body, a guest's turn on a thread that had no break
+            // pauses it.
+            assert!(!guest_owes_a_pause(Duration::ZERO), "first look");
+            tokio::task::yield_now().await;
+            assert!(guest_owes_a_pause(Duration::ZERO));
+            // A large body's turns, yielding between them: the thread has
+            // no break, but a guest's turn does not pay for it; the body
+            // does.
+            assert!(!bulk_owes_a_pause(None), "the lanes are fine");
+            tokio::task::yield_now().await;
+            assert!(!guest_owes_a_pause(Duration::ZERO));
+            assert!(bulk_owes_a_pause(Some(Duration::ZERO)));
+            // It sleeps (`between_bulk_turns`), and the thread, with
+            // nothing else to do, parks: a break, so nobody owes a pause.
+            tokio::time::sleep(PAUSE).await;
+            assert!(!bulk_owes_a_pause(Some(Duration::ZERO)));
+            // Once no body has taken a turn for a while (the thread kept
+            // busy meanwhile), guests' turns pay again.
+            let quiet = Instant::now();
+            while quiet.elapsed() <= BULK_PAYS_WITHIN {}
+            assert!(guest_owes_a_pause(Duration::ZERO));
+        });
     }
 
     fn current_thread() -> tokio::runtime::Runtime {
