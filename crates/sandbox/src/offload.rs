@@ -21,7 +21,7 @@
 //! waits behind its own kind, and the kernel shares the CPU between the two
 //! lanes' threads.
 //!
-//! A service whose recent runs mostly went long ([`LongRuns`]) starts its
+//! A service whose recent runs often went long ([`LongRuns`]) starts its
 //! next runs on those threads directly: a tenant whose every request burns a
 //! few milliseconds (deep recursion, say) would otherwise take its first
 //! ticks of every request on a request thread. So does a service-binding
@@ -225,23 +225,35 @@ impl Turn {
     }
 }
 
-/// How a service's recent runs went: each run that went long raises it,
-/// each short one lowers it (within 0..=[`LongRuns::MAX`]). While it is at
-/// least [`LongRuns::START_THERE_AT`], the service's runs start on the
-/// sandbox's threads; a few short runs bring it back.
+/// How a service's recent runs went: each run that went long raises it by
+/// [`LongRuns::LONG_WEIGHS`], each short one lowers it by one (within
+/// 0..=[`LongRuns::MAX`]). While it is at least
+/// [`LongRuns::START_THERE_AT`], the service's runs start on the sandbox's
+/// threads; a few short runs in a row bring it back.
+///
+/// A long run weighs more than a short one because the two mistakes cost
+/// differently: a long run started on a request thread holds it, and every
+/// request queued there, for two ticks; a short run started on the lanes
+/// only waits for its own CPU there, and only while the CPUs are busy. With
+/// even weights, a service whose runs alternate between short and long
+/// (bench/hostile's recursion attacker: a deep recursion stopped in under
+/// a tick, `JSON.parse` of nested arrays for 17 ms) started about half of
+/// its runs on the request threads, and its long ones took their first two
+/// ticks there.
 #[derive(Debug, Default)]
 pub(crate) struct LongRuns(AtomicU8);
 
 impl LongRuns {
     const MAX: u8 = 4;
     const START_THERE_AT: u8 = 2;
+    const LONG_WEIGHS: u8 = 2;
 
     pub(crate) fn record(&self, long: bool) {
         let _ = self
             .0
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 Some(if long {
-                    (n + 1).min(Self::MAX)
+                    (n + Self::LONG_WEIGHS).min(Self::MAX)
                 } else {
                     n.saturating_sub(1)
                 })

@@ -180,6 +180,36 @@ async fn long_runs_move_off_the_request_thread_and_a_service_that_runs_long_star
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_whose_runs_alternate_long_and_short_starts_them_all_off_the_request_thread() {
+    let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
+    let spin = prepare(&sandbox, "spin");
+    let limits = InstanceLimits::default();
+    let run = |ms: u32| {
+        let spin = &spin;
+        async move {
+            let (body, done) = call(spin, &format!("/?ms={ms}"), limits).await;
+            assert_eq!(body.unwrap(), "spun");
+            done.offloaded
+        }
+    };
+    // A long run weighs more than a short one: once a few of each have
+    // gone by, the service's runs all start off the request thread, the
+    // short ones too (with equal weights, every short run would start on
+    // it and every long one would take its first two ticks there).
+    for _ in 0..2 {
+        run(20).await;
+        run(0).await;
+    }
+    for round in 0..4 {
+        assert!(run(20).await, "long run {round} stayed");
+        assert!(
+            run(0).await,
+            "short run {round} started on the request thread"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_sharing_a_component_each_have_their_own_history_of_long_runs() {
     let sandbox = Sandbox::new(&SandboxConfig::default()).unwrap();
     let long = prepare(&sandbox, "spin");
