@@ -72,10 +72,15 @@ fn an_unused_stack_gives_back_its_pages() {
     let _serial = one_at_a_time();
     let (rt, sandbox, counter) = counter_sandbox();
     rt.block_on(async {
-        assert_eq!(get(&counter, "/deep").await, "deep");
-        let before = minor_faults();
-        assert_eq!(get(&counter, "/deep").await, "deep");
-        let warm = minor_faults() - before;
+        // The deep recursion runs long, so its runs soon start on the
+        // sandbox's low-priority threads, whose first use faults in pages
+        // of their own: the warm figure is the fewest of a few runs.
+        let mut warm = i64::MAX;
+        for _ in 0..4 {
+            let before = minor_faults();
+            assert_eq!(get(&counter, "/deep").await, "deep");
+            warm = warm.min(minor_faults() - before);
+        }
 
         // The first release only marks the stack as unused since then; the
         // second gives its pages back.
